@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` runs them all; each prints medians and ratios to a peer."""
