@@ -1,0 +1,255 @@
+"""From uploaded bytes or files on disk to validated uploads, whatever the format.
+
+The API and `chaincredit load` both end here, so an invoice is judged by the same rules whether
+it came as a CSV row, a JSON object, a Parquet row or an XML document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from store.errors import RowError, StoreError
+from store.parsers.tabular import RawTable, read_csv, read_json, read_parquet, records_to_raw
+from store.records import INVOICES, KINDS, RecordKind, UnknownKindError, kind_named
+from store.validate import validate_frame
+
+FORMATS = ("csv", "json", "parquet", "xml")
+_CONTENT_TYPES = {
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "text/comma-separated-values": "csv",
+    "application/json": "json",
+    "text/json": "json",
+    "application/xml": "xml",
+    "text/xml": "xml",
+    "application/vnd.apache.parquet": "parquet",
+    "application/x-parquet": "parquet",
+    "application/parquet": "parquet",
+}
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".json": "json",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xml": "xml",
+}
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class ParsedUpload:
+    """One upload after reading and validation; `errors` empty means it may be stored."""
+
+    kind: RecordKind
+    frame: pd.DataFrame
+    errors: list[RowError]
+    n_rows: int
+    content_hash: str
+    source: str
+    format: str = field(default="")
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class UnknownFilesError(StoreError):
+    """Files `read_paths` cannot place: no such path, or a name that is not a record kind."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "cannot read: "
+            + "; ".join(problems)
+            + f". Expected <kind>.csv|json|parquet with kind one of {', '.join(KINDS)}"
+            " (kebab-case also), or XML invoices (*.xml)"
+        )
+
+
+def detect_format(
+    data: bytes, *, filename: str | None = None, content_type: str | None = None
+) -> str:
+    """Content type first, then file extension, then a look at the first bytes."""
+    if content_type:
+        ct = content_type.split(";")[0].strip().lower()
+        if ct in _CONTENT_TYPES:
+            return _CONTENT_TYPES[ct]
+    if filename:
+        ext = Path(filename).suffix.lower()
+        if ext in _EXTENSIONS:
+            return _EXTENSIONS[ext]
+    if data.startswith(b"PAR1"):
+        return "parquet"
+    head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<"):
+        return "xml"
+    if head.startswith((b"[", b"{")):
+        return "json"
+    return "csv"
+
+
+def _kind_from_filename(filename: str | None) -> RecordKind | None:
+    if not filename:
+        return None
+    stem = Path(filename).name.split(".")[0]
+    try:
+        return kind_named(stem)
+    except UnknownKindError:
+        return None
+
+
+def _validated(kind: RecordKind, table: RawTable) -> tuple[pd.DataFrame, list[RowError]]:
+    if table.errors and table.frame.empty:
+        return _empty_frame(kind), list(table.errors)
+    frame, errors = validate_frame(kind, table.frame, table.rows)
+    return frame, _merge(table.errors, errors)
+
+
+def _merge(first: list[RowError], second: list[RowError]) -> list[RowError]:
+    """Both lists, without a second message for a (row, field) the first already reported."""
+    seen = {(e.row, e.field) for e in first}
+    merged = list(first) + [e for e in second if (e.row, e.field) not in seen]
+    return sorted(merged, key=lambda e: e.row)
+
+
+def _empty_frame(kind: RecordKind) -> pd.DataFrame:
+    frame, _ = validate_frame(kind, pd.DataFrame(), np.zeros(0, dtype=np.int64))
+    return frame
+
+
+def _read_xml(documents: Sequence[bytes]) -> tuple[pd.DataFrame, list[RowError]]:
+    """XML invoices, one row each (row = the document's number in the upload)."""
+    from store.parsers.xml_invoice import parse_invoice_xml
+
+    records: list[dict[str, object]] = []
+    rows: list[int] = []
+    errors: list[RowError] = []
+    for i, data in enumerate(documents, start=1):
+        parsed = parse_invoice_xml(data, row=i)
+        errors.extend(parsed.errors)
+        if parsed.record is not None:
+            records.append(dict(parsed.record))
+            rows.append(i)
+    if not records:
+        return _empty_frame(INVOICES), sorted(errors, key=lambda e: e.row)
+    table = records_to_raw(INVOICES, records, rows=np.asarray(rows, dtype=np.int64))
+    if table.errors and table.frame.empty:
+        return _empty_frame(INVOICES), _merge(errors, table.errors)
+    frame, checked = validate_frame(INVOICES, table.frame, table.rows)
+    return frame, _merge(errors, table.errors + checked)
+
+
+def _sha256(chunks: Sequence[bytes]) -> str:
+    h = hashlib.sha256()
+    for c in chunks:
+        h.update(c)
+    return h.hexdigest()
+
+
+def read_upload(
+    kind: str | None,
+    data: bytes,
+    *,
+    filename: str | None = None,
+    content_type: str | None = None,
+) -> ParsedUpload:
+    """Read and validate one uploaded file. Bad input comes back as errors, never raised;
+    only a kind that cannot be determined raises UnknownKindError (the caller's mistake)."""
+    fmt = detect_format(data, filename=filename, content_type=content_type)
+    source = filename or "upload"
+    if kind is not None:
+        rk = kind_named(kind)
+    elif fmt == "xml":
+        rk = INVOICES
+    else:
+        found = _kind_from_filename(filename)
+        if found is None:
+            raise UnknownKindError(
+                f"cannot tell the record kind of {source!r}: name the kind "
+                f"(one of {', '.join(KINDS)}) or the file <kind>.{fmt}"
+            )
+        rk = found
+    digest = _sha256([data])
+    if fmt == "xml":
+        if rk.name != INVOICES.name:
+            err = RowError(0, None, f"XML uploads are invoices, not {rk.name}")
+            return ParsedUpload(rk, _empty_frame(rk), [err], 0, digest, source, fmt)
+        frame, errors = _read_xml([data])
+        return ParsedUpload(rk, frame, errors, len(frame), digest, source, fmt)
+    reader = {"csv": read_csv, "json": read_json, "parquet": read_parquet}[fmt]
+    table = reader(rk, data)
+    frame, errors = _validated(rk, table)
+    return ParsedUpload(rk, frame, errors, len(frame), digest, source, fmt)
+
+
+def _expand(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
+    files: list[Path] = []
+    problems: list[str] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(
+                sorted(
+                    c
+                    for c in p.rglob("*")
+                    if c.is_file()
+                    and not any(part.startswith(".") for part in c.relative_to(p).parts)
+                )
+            )
+        elif p.is_file():
+            files.append(p)
+        else:
+            problems.append(f"{p}: no such file or folder")
+    return files, problems
+
+
+def read_paths(paths: Sequence[Path], *, progress: Progress | None = None) -> list[ParsedUpload]:
+    """Files and folders -> one upload per tabular file and one for all XML invoices.
+
+    Tabular files are placed by name (`credit-events.csv`, `invoices.parquet`); XML files by
+    content. Every file that cannot be placed is named in one UnknownFilesError, before anything
+    is read, so a typo in one name does not leave half a load behind.
+    """
+    files, problems = _expand([Path(p) for p in paths])
+    tabular: list[tuple[Path, RecordKind, str]] = []
+    xml_files: list[Path] = []
+    for f in files:
+        fmt = _EXTENSIONS.get(f.suffix.lower())
+        if fmt == "xml":
+            xml_files.append(f)
+            continue
+        rk = _kind_from_filename(f.name) if fmt else None
+        if fmt is None or rk is None:
+            problems.append(f"{f}: not a record file")
+            continue
+        tabular.append((f, rk, fmt))
+    if problems:
+        raise UnknownFilesError(problems)
+    total = len(tabular) + len(xml_files)
+    done = 0
+    out: list[ParsedUpload] = []
+    for f, rk, fmt in tabular:
+        data = f.read_bytes()
+        reader = {"csv": read_csv, "json": read_json, "parquet": read_parquet}[fmt]
+        frame, errors = _validated(rk, reader(rk, data))
+        out.append(ParsedUpload(rk, frame, errors, len(frame), _sha256([data]), str(f), fmt))
+        done += 1
+        if progress is not None:
+            progress(done, total, str(f))
+    if xml_files:
+        docs: list[bytes] = []
+        for f in xml_files:
+            docs.append(f.read_bytes())
+            done += 1
+            if progress is not None:
+                progress(done, total, str(f))
+        frame, errors = _read_xml(docs)
+        source = str(xml_files[0]) if len(xml_files) == 1 else f"{len(xml_files)} XML invoices"
+        out.append(ParsedUpload(INVOICES, frame, errors, len(frame), _sha256(docs), source, "xml"))
+    return out
