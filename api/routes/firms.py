@@ -1,0 +1,88 @@
+"""A firm's supply-chain neighbourhood, with edge flows and verification.
+
+A bank sees a consented firm's neighbours only as id and name, and only the edges that touch
+the consented firm (DESIGN.md §7); an enterprise sees its own firm's neighbourhood; an admin any.
+The edge table is built once per snapshot date and worker, from the same loaders and graph
+functions as the features.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Annotated, Any
+
+import anyio.to_thread
+import pandas as pd
+from fastapi import APIRouter, Query
+
+from api.auth import forbidden
+from api.deps import AppState, GraphReaderDep, StateDep
+from api.problems import Problem
+from api.schemas import PROBLEM_RESPONSES
+from store.snapshots import firm_known, snapshot_dates
+
+router = APIRouter(tags=["graph"])
+_EDGES: dict[tuple[int, date], tuple[pd.DataFrame, dict[str, str]]] = {}
+
+
+def _edges(state: AppState, as_of: date) -> tuple[pd.DataFrame, dict[str, str]]:
+    key = (id(state), as_of)
+    if key not in _EDGES:
+        try:
+            import graph
+            from store.loaders import load_flows
+        except ImportError as exc:
+            raise Problem(503, f"the graph view is not available in this build ({exc.name} missing)") from exc
+        build = getattr(graph, "build_edges", None)
+        if build is None:
+            raise Problem(503, "the graph view is not available in this build (graph.build_edges missing)")
+        frames = load_flows(state.engine, as_of)
+        edges = build(frames, as_of)
+        firms = frames.get("firms")
+        names = {} if firms is None else dict(zip(firms["firm_id"], firms["name"], strict=False))
+        _EDGES.clear()
+        _EDGES[key] = (edges, names)
+    return _EDGES[key]
+
+
+def _clean(records: list[dict[Any, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for r in records:
+        out.append({str(k): (None if isinstance(v, float) and math.isnan(v) else
+                        v.isoformat() if hasattr(v, "isoformat") and not isinstance(v, str) else v)
+                    for k, v in r.items()})
+    return out
+
+
+@router.get("/v1/firms/{firm_id}/graph", responses=PROBLEM_RESPONSES,
+            summary="The firm's neighbourhood: firms within `depth` links and the edges among them")
+async def firm_graph(
+    firm_id: str,
+    principal: GraphReaderDep,
+    state: StateDep,
+    depth: Annotated[int, Query(ge=1, le=3)] = 1,
+) -> dict[str, Any]:
+    if principal.role == "bank":
+        if await state.auth.consent(principal.org, firm_id, date.today()) is None:
+            raise forbidden(f"no consent in force from firm {firm_id} for bank {principal.org}")
+        depth = 1
+    elif principal.role == "enterprise" and firm_id != principal.org:
+        raise forbidden(f"an enterprise key sees its own firm's neighbourhood only ({principal.org})")
+    if not await anyio.to_thread.run_sync(firm_known, state.engine, firm_id):
+        raise Problem(404, f"no firm {firm_id} is known to the service", title="Unknown firm")
+    dates = await anyio.to_thread.run_sync(snapshot_dates, state.engine)
+    as_of = dates[-1]
+    edges, names = await anyio.to_thread.run_sync(_edges, state, as_of)
+    import graph
+
+    nodes, sub = graph.neighbourhood(edges, firm_id, depth)
+    if principal.role == "bank":
+        sub = sub[(sub["seller_id"] == firm_id) | (sub["buyer_id"] == firm_id)]
+    return {
+        "firm_id": firm_id,
+        "as_of": as_of.isoformat(),
+        "depth": depth,
+        "nodes": [{"firm_id": n, "name": names.get(str(n))} for n in nodes],
+        "edges": _clean(sub.to_dict("records")),
+    }

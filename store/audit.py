@@ -1,0 +1,114 @@
+"""The audit log: append-only, one row per score served and per write.
+
+This module offers appending and reading only; migration 0002 adds database triggers that
+refuse UPDATE and DELETE on the table, so not even a bug elsewhere can rewrite history.
+Appends take many records at once: the API's group-commit writer hands over a batch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from store.service_tables import as_utc, audit_log, utcnow
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    actor: str
+    action: str
+    actor_org: str | None = None
+    role: str | None = None
+    firm_id: str | None = None
+    purpose: str | None = None
+    model_version: str | None = None
+    score: float | None = None
+    snapshot_as_of: date | None = None
+    detail: dict[str, Any] | None = None
+    at: datetime = field(default_factory=utcnow)
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "actor": self.actor,
+            "actor_org": self.actor_org,
+            "role": self.role,
+            "action": self.action,
+            "firm_id": self.firm_id,
+            "purpose": self.purpose,
+            "model_version": self.model_version,
+            "score": self.score,
+            "snapshot_as_of": self.snapshot_as_of,
+            "detail": None if self.detail is None else json.dumps(self.detail, default=str),
+        }
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    record: AuditRecord
+
+
+def append_records(target: Engine | Connection, records: Sequence[AuditRecord]) -> None:
+    """Append in one statement; with an Engine in its own transaction, with a Connection in the
+    caller's (so a write and its audit commit together)."""
+    if not records:
+        return
+    rows = [r.to_row() for r in records]
+    if isinstance(target, Engine):
+        with target.begin() as conn:
+            conn.execute(insert(audit_log), rows)
+    else:
+        target.execute(insert(audit_log), rows)
+
+
+def list_records(
+    engine: Engine,
+    *,
+    firm_id: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
+    """Newest first; page with `before_id` = the smallest id of the previous page."""
+    stmt = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    if firm_id is not None:
+        stmt = stmt.where(audit_log.c.firm_id == firm_id)
+    if actor is not None:
+        stmt = stmt.where(audit_log.c.actor == actor)
+    if action is not None:
+        stmt = stmt.where(audit_log.c.action == action)
+    if since is not None:
+        stmt = stmt.where(audit_log.c.at >= since)
+    if before_id is not None:
+        stmt = stmt.where(audit_log.c.id < before_id)
+    out: list[AuditEntry] = []
+    with engine.connect() as conn:
+        for row in conn.execute(stmt):
+            m = row._mapping
+            out.append(
+                AuditEntry(
+                    id=int(m["id"]),
+                    record=AuditRecord(
+                        actor=m["actor"],
+                        action=m["action"],
+                        actor_org=m["actor_org"],
+                        role=m["role"],
+                        firm_id=m["firm_id"],
+                        purpose=m["purpose"],
+                        model_version=m["model_version"],
+                        score=m["score"],
+                        snapshot_as_of=m["snapshot_as_of"],
+                        detail=None if m["detail"] is None else json.loads(m["detail"]),
+                        at=as_utc(m["at"]) or utcnow(),
+                    ),
+                )
+            )
+    return out

@@ -1,0 +1,143 @@
+"""API keys: random high-entropy tokens of which only a SHA-256 hash is kept.
+
+A key is not a password (it has 256 bits of entropy, nobody picks it), so a fast hash is enough
+and lets every request be authenticated with one indexed lookup instead of a bcrypt round.
+The token carries a public key id so listings and the audit log can name a key without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, insert, select, update
+
+from store.service_tables import api_keys, as_utc, utcnow
+
+ROLES = ("admin", "bank", "enterprise", "model_owner")
+TOKEN_PREFIX = "cck"
+
+
+class UnknownKey(LookupError):
+    """No such key (revoking or reading one that does not exist)."""
+
+
+class InvalidRole(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key_id: str
+    role: str
+    org: str
+    label: str | None
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def usable_at(self, now: datetime) -> bool:
+        if self.revoked_at is not None and self.revoked_at <= now:
+            return False
+        return self.expires_at is None or now < self.expires_at
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """What `create_key` returns: the token exists only here, never in the database."""
+
+    token: str
+    key: ApiKey
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _row_to_key(row: object) -> ApiKey:
+    m = row._mapping  # type: ignore[attr-defined]
+    return ApiKey(
+        key_id=m["key_id"],
+        role=m["role"],
+        org=m["org"],
+        label=m["label"],
+        created_at=as_utc(m["created_at"]),  # type: ignore[arg-type]
+        created_by=m["created_by"],
+        expires_at=as_utc(m["expires_at"]),
+        revoked_at=as_utc(m["revoked_at"]),
+    )
+
+
+def create_key(
+    engine: Engine,
+    *,
+    role: str,
+    org: str,
+    created_by: str,
+    expires_at: datetime | None = None,
+    label: str | None = None,
+) -> NewKey:
+    if role not in ROLES:
+        raise InvalidRole(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+    if not org.strip():
+        raise ValueError("a key belongs to an organisation: give its USCC")
+    key_id = secrets.token_hex(6)
+    token = f"{TOKEN_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+    now = utcnow()
+    row = {
+        "key_id": key_id,
+        "key_hash": hash_token(token),
+        "role": role,
+        "org": org.strip(),
+        "label": label,
+        "created_at": now,
+        "created_by": created_by,
+        "expires_at": expires_at,
+        "revoked_at": None,
+    }
+    with engine.begin() as conn:
+        conn.execute(insert(api_keys).values(**row))
+    key = ApiKey(
+        key_id=key_id,
+        role=role,
+        org=org.strip(),
+        label=label,
+        created_at=now,
+        created_by=created_by,
+        expires_at=expires_at,
+        revoked_at=None,
+    )
+    return NewKey(token=token, key=key)
+
+
+def lookup_token(engine: Engine, token: str) -> ApiKey | None:
+    """The key a token belongs to, revoked or expired ones included (the caller says why not)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(api_keys).where(api_keys.c.key_hash == hash_token(token))
+        ).first()
+    return None if row is None else _row_to_key(row)
+
+
+def revoke_key(engine: Engine, key_id: str, *, at: datetime | None = None) -> ApiKey:
+    with engine.begin() as conn:
+        conn.execute(
+            update(api_keys)
+            .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=at or utcnow())
+        )
+        row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
+    if row is None:
+        raise UnknownKey(f"no key with id {key_id!r}")
+    return _row_to_key(row)
+
+
+def list_keys(engine: Engine, *, org: str | None = None) -> list[ApiKey]:
+    stmt = select(api_keys).order_by(api_keys.c.id)
+    if org is not None:
+        stmt = stmt.where(api_keys.c.org == org)
+    with engine.connect() as conn:
+        return [_row_to_key(r) for r in conn.execute(stmt)]

@@ -1,0 +1,171 @@
+"""Fixtures for the API tests: a fresh database with the service tables, and factories.
+
+Named `svc_*` so they never shadow the store engineer's `engine`/`db_url` fixtures."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, event, text
+
+from store.service_tables import SERVICE_TABLES, metadata
+from store.uscc import make_uscc
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _sqlite_engine(path: Path) -> Engine:
+    engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    return engine
+
+
+@pytest.fixture
+def svc_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = _sqlite_engine(tmp_path / "svc.db")
+    metadata.create_all(engine, tables=list(SERVICE_TABLES))
+    yield engine
+    engine.dispose()
+
+
+def _pg_available() -> bool:
+    try:
+        eng = create_engine(PG_URL)
+        with eng.connect() as conn:
+            conn.execute(text("select 1"))
+        eng.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def svc_engine_both(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        engine = _sqlite_engine(tmp_path / "svc.db")
+        metadata.create_all(engine, tables=list(SERVICE_TABLES))
+        yield engine
+        engine.dispose()
+        return
+    if not _pg_available():
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL required but not reachable at {PG_URL}")
+        pytest.skip(f"no PostgreSQL at {PG_URL}")
+    engine = create_engine(PG_URL)
+    schema = f"svc_{os.getpid()}_{abs(hash(str(tmp_path))) % 10**8}"
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    metadata.create_all(engine, tables=list(SERVICE_TABLES))
+    yield engine
+    engine.dispose()
+    cleanup = create_engine(PG_URL)
+    with cleanup.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    cleanup.dispose()
+
+
+# --- the app over a migrated database ------------------------------------------------------
+
+AS_OF = date(2024, 6, 30)
+
+
+def uscc(n: int) -> str:
+    return make_uscc(f"91500000MA{n:07d}")
+
+
+CORE, SUPPLIER, OTHER, UNSCORED, BANK, BANK2 = (uscc(i) for i in range(1, 7))
+
+
+@dataclass
+class Env:
+    client: TestClient
+    engine: Engine
+    tokens: dict[str, str]
+    app: Any = None
+
+    def h(self, role: str | None) -> dict[str, str]:
+        return {} if role is None else {"Authorization": f"Bearer {self.tokens[role]}"}
+
+
+def seed_scores(engine: Engine, version: str = "1") -> None:
+    from store import snapshots
+
+    feats = pd.DataFrame(
+        {"verified_share": [0.9, 0.5, 0.7, 0.1], "patents": [10.0, 1.0, 0.0, 0.0]},
+        index=pd.Index([CORE, SUPPLIER, OTHER, UNSCORED], name="firm_id"),
+    )
+    extras = pd.DataFrame(
+        {"tier": [0, 1, 2, 1], "core_firms": [[], [CORE], [CORE], [CORE]], "red_flags": [[], [], ["cycle"], []]},
+        index=feats.index,
+    )
+    snapshots.save_snapshot(engine, AS_OF, feats, extras)
+    firms = [CORE, SUPPLIER, OTHER]
+    pts = [
+        [
+            {"feature": "verified_share", "family": "verification", "value": 0.9, "points": 10.125},
+            {"feature": "patents", "family": "intangibles", "value": 10.0, "points": -2.5},
+        ]
+    ] * 3
+    reasons = [[{"feature": "patents", "points": -2.5, "text_zh": "专利少", "text_en": "Few patents"}]] * 3
+    frame = pd.DataFrame(
+        {
+            "firm_id": firms,
+            "pd": [0.01, 0.05, 0.2],
+            "score": [607.625 + i for i in range(3)],
+            "grade": ["A", "BB", "C"],
+            "limit": [1_000_000.0, 250_000.5, 0.0],
+            "base_points": [600.0 + i for i in range(3)],
+            "points": pts,
+            "reasons": reasons,
+        }
+    )
+    snapshots.save_scores(engine, AS_OF, version, frame)
+    snapshots.bump_model_state(engine, version, by="test")
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    from api.app import create_app
+    from api.settings import ApiSettings
+    from store import consents, keys
+    from store.db import make_engine, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'api.db'}")
+    upgrade(engine)
+    seed_scores(engine)
+    orgs = {"admin": "ADMIN", "bank": BANK, "enterprise": SUPPLIER, "model_owner": "MODELS", "bank2": BANK2}
+    tokens = {
+        name: keys.create_key(engine, role=name.rstrip("2"), org=org, created_by="test").token
+        for name, org in orgs.items()
+    }
+    for firm in (CORE, SUPPLIER, UNSCORED, uscc(99)):
+        consents.grant_consent(
+            engine, firm_id=firm, bank_org=BANK, purpose="loan review",
+            valid_until=date.today() + timedelta(days=90), evidence_ref="signed-form-1", created_by="test",
+        )
+    settings = ApiSettings(
+        auth_cache_seconds=0, access_log=False, audit_flush_ms=1, model_poll_seconds=0.05,
+        rate_limit_per_second=10_000, rate_limit_burst=10_000,
+    )
+    app = create_app(settings, engine=engine)
+    app.state.cc.champion_lookup = lambda: "1"
+    with TestClient(app) as client:
+        yield Env(client, engine, tokens, app)
+    engine.dispose()

@@ -1,0 +1,153 @@
+"""The service tables' modules: keys, consents, audit, snapshots, scores, model state."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from store import audit, consents, keys, snapshots
+
+
+def test_key_token_is_hashed_and_revocable(svc_engine_both: Engine) -> None:
+    new = keys.create_key(svc_engine_both, role="bank", org="BANKORG", created_by="test")
+    assert new.token.startswith("cck_") and len(new.token) > 40
+    found = keys.lookup_token(svc_engine_both, new.token)
+    assert found is not None and found.role == "bank" and found.org == "BANKORG"
+    assert found.usable_at(datetime.now(UTC))
+    assert keys.lookup_token(svc_engine_both, new.token + "x") is None
+    stored = {k.key_id for k in keys.list_keys(svc_engine_both)}
+    assert new.key.key_id in stored
+    revoked = keys.revoke_key(svc_engine_both, new.key.key_id)
+    assert revoked.revoked_at is not None
+    assert not revoked.usable_at(datetime.now(UTC) + timedelta(seconds=1))
+    with pytest.raises(keys.UnknownKey):
+        keys.revoke_key(svc_engine_both, "nope")
+    with pytest.raises(keys.InvalidRole):
+        keys.create_key(svc_engine_both, role="root", org="X", created_by="t")
+
+
+def test_expired_key_is_not_usable(svc_engine: Engine) -> None:
+    past = datetime.now(UTC) - timedelta(days=1)
+    new = keys.create_key(svc_engine, role="admin", org="X", created_by="t", expires_at=past)
+    found = keys.lookup_token(svc_engine, new.token)
+    assert found is not None and not found.usable_at(datetime.now(UTC))
+
+
+def test_consent_in_force_and_withdrawn(svc_engine_both: Engine) -> None:
+    today = date.today()
+    c = consents.grant_consent(
+        svc_engine_both,
+        firm_id="F1",
+        bank_org="B1",
+        purpose="loan review",
+        valid_until=today + timedelta(days=30),
+        evidence_ref="doc-1",
+        created_by="k1",
+    )
+    assert consents.consent_in_force(svc_engine_both, firm_id="F1", bank_org="B1", day=today) is not None
+    assert consents.consent_in_force(svc_engine_both, firm_id="F1", bank_org="B2", day=today) is None
+    assert (
+        consents.consent_in_force(svc_engine_both, firm_id="F1", bank_org="B1", day=today + timedelta(days=31))
+        is None
+    )
+    with pytest.raises(consents.ConsentNotFound):
+        consents.withdraw_consent(svc_engine_both, c.id, bank_org="B2")
+    consents.withdraw_consent(svc_engine_both, c.id, bank_org="B1")
+    assert consents.consent_in_force(svc_engine_both, firm_id="F1", bank_org="B1", day=today) is None
+    with pytest.raises(consents.InvalidConsent):
+        consents.grant_consent(
+            svc_engine_both,
+            firm_id="F1",
+            bank_org="B1",
+            purpose="x",
+            valid_until=today - timedelta(days=1),
+            evidence_ref="d",
+            created_by="k",
+        )
+
+
+def test_audit_append_only(svc_engine_both: Engine) -> None:
+    recs = [
+        audit.AuditRecord(actor="k1", action="score.read", firm_id=f"F{i}", score=600.0 + i, detail={"i": i})
+        for i in range(3)
+    ]
+    audit.append_records(svc_engine_both, recs)
+    got = audit.list_records(svc_engine_both)
+    assert [e.record.firm_id for e in got] == ["F2", "F1", "F0"]
+    assert got[0].record.detail == {"i": 2}
+    page2 = audit.list_records(svc_engine_both, before_id=got[1].id)
+    assert [e.record.firm_id for e in page2] == ["F0"]
+    assert [e.record.firm_id for e in audit.list_records(svc_engine_both, firm_id="F1")] == ["F1"]
+
+
+def _features() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"a": [1.5, np.nan, 3.0], "b": [0.1, 0.2, 1e-12]},
+        index=pd.Index(["F1", "F2", "F3"], name="firm_id"),
+    )
+
+
+def test_snapshot_round_trip(svc_engine_both: Engine) -> None:
+    f = _features()
+    extras = pd.DataFrame(
+        {"tier": [1, 2, 0], "core_firms": [["C1"], [], ["C1", "C2"]], "red_flags": [[], ["cycle"], []]},
+        index=f.index,
+    )
+    assert snapshots.save_snapshot(svc_engine_both, date(2024, 1, 31), f, extras) == 3
+    snapshots.save_snapshot(svc_engine_both, date(2024, 2, 29), f * 2)
+    assert snapshots.snapshot_dates(svc_engine_both) == [date(2024, 1, 31), date(2024, 2, 29)]
+    back = snapshots.load_snapshot(svc_engine_both, date(2024, 1, 31))
+    pd.testing.assert_frame_equal(back, f.astype("float64"), check_names=False, check_index_type=False)
+    latest = snapshots.load_snapshot(svc_engine_both)
+    assert latest.loc["F3", "a"] == 6.0
+    ex = snapshots.load_snapshot_extras(svc_engine_both, "F3", date(2024, 1, 31))
+    assert ex == {"tier": 0, "core_firms": ["C1", "C2"], "red_flags": []}
+    assert snapshots.firm_known(svc_engine_both, "F2") and not snapshots.firm_known(svc_engine_both, "F9")
+    # Saving the same date again replaces it.
+    snapshots.save_snapshot(svc_engine_both, date(2024, 1, 31), f.iloc[:1])
+    assert len(snapshots.load_snapshot(svc_engine_both, date(2024, 1, 31))) == 1
+
+
+def _scores() -> pd.DataFrame:
+    pts = [{"feature": "a", "family": "trade_network", "value": 1.5, "points": 12.25}]
+    return pd.DataFrame(
+        {
+            "firm_id": ["F1", "F2"],
+            "pd": [0.01, 0.2],
+            "score": [612.123456789, 540.5],
+            "grade": ["A", "C"],
+            "limit": [1_000_000.105, 0.0],
+            "base_points": [599.873456789, 540.5],
+            "points": [json.dumps(pts), "[]"],
+            "reasons": ["[]", json.dumps([{"feature": "a", "points": -3.0, "text_zh": "甲", "text_en": "a"}])],
+        }
+    )
+
+
+def test_scores_and_model_state(svc_engine_both: Engine) -> None:
+    snapshots.save_scores(svc_engine_both, date(2024, 1, 31), "3", _scores())
+    s = snapshots.get_score(svc_engine_both, "F1", "3")
+    assert s is not None
+    assert s.score == pytest.approx(612.123456789, abs=1e-9)
+    assert s.limit_minor == 100_000_010 and s.currency == "CNY"
+    assert s.points[0]["points"] == 12.25
+    assert snapshots.get_score(svc_engine_both, "F1", "4") is None
+    assert snapshots.get_score(svc_engine_both, "F2", "3", date(2024, 1, 31)).reasons[0]["text_zh"] == "甲"  # type: ignore[union-attr]
+    st0 = snapshots.get_model_state(svc_engine_both)
+    assert st0.generation == 0 and st0.champion_version is None
+    st1 = snapshots.bump_model_state(svc_engine_both, "3", by="t")
+    st2 = snapshots.bump_model_state(svc_engine_both, "4", by="t")
+    assert (st1.generation, st2.generation) == (1, 2)
+    assert st2.previous_version == "3"
+    scored = snapshots.versions_with_scores(svc_engine_both)
+    # The new champion "4" has no scores yet: the previous one keeps serving.
+    assert snapshots.serving_version(st2, scored) == "3"
+    snapshots.save_scores(svc_engine_both, date(2024, 1, 31), "4", _scores())
+    assert snapshots.serving_version(st2, snapshots.versions_with_scores(svc_engine_both)) == "4"
+    st3 = snapshots.bump_model_state(svc_engine_both, "4", by="t")
+    assert st3.generation == 3 and st3.previous_version == "3"
