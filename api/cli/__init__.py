@@ -8,7 +8,17 @@ import importlib
 import typer
 
 # Modules under api.cli that define `register(app)`; the order is the order in --help.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "db",
+    "load",
+    "simulate",
+    "features",
+    "train",
+    "promote",
+    "score",
+    "keys",
+    "serve",
+)
 
 
 def build_app() -> typer.Typer:
