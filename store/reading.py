@@ -194,13 +194,10 @@ def _expand(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
     problems: list[str] = []
     for p in paths:
         if p.is_dir():
+            # A folder means the files directly in it: sub-folders are not descended into, so a
+            # simulation's hidden `truth/` beside its record files is never loaded by accident.
             files.extend(
-                sorted(
-                    c
-                    for c in p.rglob("*")
-                    if c.is_file()
-                    and not any(part.startswith(".") for part in c.relative_to(p).parts)
-                )
+                sorted(c for c in p.iterdir() if c.is_file() and not c.name.startswith("."))
             )
         elif p.is_file():
             files.append(p)

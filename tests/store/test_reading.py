@@ -73,7 +73,9 @@ def test_read_paths_folder_tabular_and_xml(tmp_path):
     (sub / "2.xml").write_bytes(b)
     (tmp_path / ".DS_Store").write_bytes(b"junk")
     seen = []
-    ups = read_paths([tmp_path], progress=lambda done, total, name: seen.append((done, total)))
+    ups = read_paths(
+        [tmp_path, sub], progress=lambda done, total, name: seen.append((done, total))
+    )
     assert [u.kind.name for u in ups] == ["payments", "invoices"]
     inv = ups[1]
     assert inv.errors == [] and inv.n_rows == 2
@@ -93,3 +95,14 @@ def test_read_paths_names_every_unknown_file(tmp_path):
     assert "notes.txt: not a record file" in msg and "things.csv: not a record file" in msg
     assert "missing.json: no such file or folder" in msg
     assert "credit-events" not in msg
+
+
+def test_read_paths_does_not_descend_into_subfolders(tmp_path):
+    """A simulation folder holds a hidden `truth/` beside the record files: it must stay unread."""
+    (tmp_path / "payments.csv").write_text(PAY_CSV)
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    (truth / "pd.csv").write_text("firm_id,month_end,pd_12m\n")
+    ups = read_paths([tmp_path])
+    assert [u.kind.name for u in ups] == ["payments"]
+    assert ups[0].errors == []
