@@ -1,0 +1,114 @@
+"""Fixtures shared by every test package: a migrated database on SQLite and on PostgreSQL.
+
+`db_url` / `engine` are parametrised over both backends. PostgreSQL gets a uniquely named
+database per test session (so parallel runs and xdist workers never collide), dropped at the end.
+Where no server answers, PostgreSQL tests are skipped with the reason shown, except when
+REQUIRE_POSTGRES=1 (CI), where they fail. Tables are emptied between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _postgres_admin_url() -> sa.URL:
+    url = sa.make_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL))
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"REQUIRE_POSTGRES=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def _postgres_url() -> Iterator[str]:
+    from store.db import upgrade
+
+    admin_url = _postgres_admin_url()
+    admin = sa.create_engine(
+        admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        first_line = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        _unavailable(f"no PostgreSQL at {admin_url.render_as_string()}: {first_line}")
+    name = f"chaincredit_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from store.db import upgrade
+
+    path: Path = tmp_path_factory.mktemp("db") / "chaincredit.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    return url
+
+
+def _empty_all_tables(engine: Engine) -> None:
+    names = [n for n in sa.inspect(engine).get_table_names() if n != "alembic_version"]
+    if not names:
+        return
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(
+                "TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"
+            )
+        else:
+            for n in names:
+                conn.exec_driver_sql(f'DELETE FROM "{n}"')
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest) -> str:
+    """URL of a migrated, empty database on the parametrised backend."""
+    fixture = "_sqlite_url" if request.param == "sqlite" else "_postgres_url"
+    url: str = request.getfixturevalue(fixture)
+    from store.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        _empty_all_tables(engine)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on a migrated, empty database; emptied again after the test."""
+    from store.db import make_engine
+
+    eng = make_engine(db_url)
+    try:
+        yield eng
+    finally:
+        _empty_all_tables(eng)
+        eng.dispose()
