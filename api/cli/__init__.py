@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "score",
     "keys",
     "serve",
+    "demo",
 )
 
 
