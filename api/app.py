@@ -1,5 +1,6 @@
 """The FastAPI application factory. Nothing happens at import: `create_app()` builds an app from
-settings (or the environment), and its lifespan starts the audit writer and the model poller."""
+settings (or the environment), and its lifespan starts the audit writer and the model and
+consent pollers."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from sqlalchemy import Engine
 
 from api.audit_writer import AuditWriter
 from api.auth import Authenticator
+from api.consent_index import ConsentIndex
 from api.deps import AppState
+from api.fastpath import ScoreFastPath
 from api.metrics import Metrics
 from api.middleware import ServiceMiddleware
 from api.problems import install_handlers
@@ -39,17 +42,19 @@ def create_app(settings: ApiSettings | None = None, *, engine: Engine | None = N
 
         engine = make_engine(settings.database_url)
     metrics = Metrics()
+    consents = ConsentIndex(engine, poll_seconds=settings.consent_poll_seconds)
     state = AppState(
         settings=settings,
         engine=engine,
-        auth=Authenticator(engine, settings.auth_cache_seconds),
+        auth=Authenticator(engine, settings.auth_cache_seconds, consents),
         audit=AuditWriter(
             engine,
             flush_ms=settings.audit_flush_ms,
             max_batch=settings.audit_max_batch,
             on_commit=metrics.audit_committed,
         ),
-        scorer=ScoreService(engine, poll_seconds=settings.model_poll_seconds),
+        scorer=ScoreService(engine, poll_seconds=settings.model_poll_seconds,
+                            preload_max=settings.score_preload_max),
         limiter=make_limiter(settings.redis_url, settings.rate_limit_per_second, settings.rate_limit_burst),
         metrics=metrics,
     )
@@ -62,8 +67,13 @@ def create_app(settings: ApiSettings | None = None, *, engine: Engine | None = N
         except Exception:
             log.exception("could not read the model state; is the database migrated?")
         try:
+            await consents.start()
+        except Exception:
+            log.exception("could not load consents; checking them in the database per request")
+        try:
             yield
         finally:
+            await consents.stop()
             await state.scorer.stop()
             await state.audit.stop()  # commit what is queued before the process ends
 
@@ -84,5 +94,6 @@ def create_app(settings: ApiSettings | None = None, *, engine: Engine | None = N
         max_body_bytes=settings.max_body_bytes,
         metrics=metrics,
         access_log=settings.access_log,
+        fast_path=ScoreFastPath(state) if settings.score_fast_path else None,
     )
     return app

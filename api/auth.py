@@ -2,7 +2,8 @@
 
 Every request is authenticated by one indexed lookup of the key's SHA-256 hash; the answer is
 reused for `auth_cache_seconds` inside a worker so the scoring hot path does not hit the
-database for it, which bounds how long a revoked key keeps working (1 s by default).
+database for it, which bounds how long a revoked key keeps working (1 s by default). The hot
+path first asks `cached_principal`, which never does I/O, and only awaits a lookup on a miss.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Generic, TypeVar
 import anyio.to_thread
 from sqlalchemy import Engine
 
+from api.consent_index import ConsentIndex
 from api.problems import Problem
 from store.consents import Consent, consent_in_force
 from store.keys import ApiKey, hash_token, lookup_token
@@ -73,23 +75,15 @@ class TtlCache(Generic[K, V]):
 
 
 class Authenticator:
-    def __init__(self, engine: Engine, cache_seconds: float) -> None:
+    """Keys are cached for `cache_seconds` per worker; consents come from the in-memory index
+    (api.consent_index) once it is loaded, and from the database before that."""
+
+    def __init__(self, engine: Engine, cache_seconds: float, consents: ConsentIndex | None = None) -> None:
         self._engine = engine
         self._keys: TtlCache[str, ApiKey | None] = TtlCache(cache_seconds)
-        self._consents: TtlCache[tuple[str, str, date], Consent | None] = TtlCache(cache_seconds)
+        self.consents = consents
 
-    async def principal(self, authorization: str | None) -> Principal:
-        if not authorization:
-            raise unauthorized("this endpoint needs an API key: send `Authorization: Bearer <key>`")
-        scheme, _, token = authorization.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise unauthorized("malformed Authorization header: expected `Bearer <key>`")
-        digest = hash_token(token)
-        found, key = self._keys.get(digest)
-        if not found:
-            key = await anyio.to_thread.run_sync(lookup_token, self._engine, token)
-            self._keys.put(digest, key)
+    def _check(self, key: ApiKey | None) -> Principal:
         if key is None:
             raise unauthorized("unknown API key")
         now = datetime.now(UTC)
@@ -99,16 +93,54 @@ class Authenticator:
             raise unauthorized(f"API key {key.key_id} expired at {key.expires_at.isoformat()}")
         return Principal(key_id=key.key_id, role=key.role, org=key.org)
 
-    async def consent(self, bank_org: str, firm_id: str, day: date) -> Consent | None:
-        cache_key = (bank_org, firm_id, day)
-        found, consent = self._consents.get(cache_key)
-        if not found:
-            consent = await anyio.to_thread.run_sync(
-                lambda: consent_in_force(self._engine, firm_id=firm_id, bank_org=bank_org, day=day)
-            )
-            self._consents.put(cache_key, consent)
-        return consent
+    @staticmethod
+    def _token(authorization: str | None) -> str:
+        if not authorization:
+            raise unauthorized("this endpoint needs an API key: send `Authorization: Bearer <key>`")
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise unauthorized("malformed Authorization header: expected `Bearer <key>`")
+        return token
 
-    def forget_consents(self) -> None:
-        """Drop cached consents (this worker granted or withdrew one just now)."""
-        self._consents.clear()
+    def cached_principal(self, authorization: str | None) -> Principal | None:
+        """The caller from the key cache without I/O; None when the key must be looked up."""
+        token = self._token(authorization)
+        found, key = self._keys.get(hash_token(token))
+        return self._check(key) if found else None
+
+    async def principal(self, authorization: str | None) -> Principal:
+        token = self._token(authorization)
+        digest = hash_token(token)
+        found, key = self._keys.get(digest)
+        if not found:
+            key = await anyio.to_thread.run_sync(lookup_token, self._engine, token)
+            self._keys.put(digest, key)
+        return self._check(key)
+
+    def cached_consent(self, bank_org: str, firm_id: str, day: date) -> tuple[bool, Consent | None]:
+        """(answered, consent) from memory; answered is False until the index has loaded."""
+        index = self.consents
+        if index is None or not index.loaded:
+            return False, None
+        return True, index.in_force(bank_org, firm_id, day)
+
+    async def consent(self, bank_org: str, firm_id: str, day: date) -> Consent | None:
+        answered, consent = self.cached_consent(bank_org, firm_id, day)
+        if answered:
+            return consent
+        return await anyio.to_thread.run_sync(
+            lambda: consent_in_force(self._engine, firm_id=firm_id, bank_org=bank_org, day=day)
+        )
+
+    async def consented_firms(self, bank_org: str, firm_ids: list[str], day: date) -> set[str]:
+        """Which of `firm_ids` gave `bank_org` a consent in force on `day`."""
+        index = self.consents
+        if index is not None and index.loaded:
+            return index.firms_of(bank_org, day).intersection(firm_ids)
+        return {f for f in firm_ids if await self.consent(bank_org, f, day) is not None}
+
+    def consent_changed(self, consent: Consent) -> None:
+        """This worker granted or withdrew `consent`: apply it now (others poll for it)."""
+        if self.consents is not None:
+            self.consents.add(consent)

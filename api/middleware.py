@@ -1,6 +1,6 @@
 """One pure-ASGI middleware for what every request needs: a body size limit, metrics and an
 access log line. Pure ASGI (not BaseHTTPMiddleware) because the score hot path cannot afford an
-extra task per request."""
+extra task per request; the score call itself is answered here by api.fastpath when enabled."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.fastpath import TEMPLATE, ScoreFastPath
 from api.metrics import Metrics
 from api.problems import Problem, problem_response
 
@@ -21,11 +22,22 @@ class _TooLarge(Exception):
 
 
 class ServiceMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics, access_log: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        metrics: Metrics,
+        access_log: bool,
+        fast_path: ScoreFastPath | None = None,
+    ) -> None:
         self.app = app
         self.max_body = max_body_bytes
         self.metrics = metrics
         self.access_log = access_log
+        self.fast_path = fast_path
+        # prometheus' labels() takes a lock and builds a key each time: keep the children.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -33,6 +45,14 @@ class ServiceMiddleware:
             return
         start = time.perf_counter()
         status = 500
+        if self.fast_path is not None:
+            matched = self.fast_path.match(scope)
+            if matched is not None:
+                try:
+                    status = await self.fast_path.handle(scope, receive, send, *matched)
+                finally:
+                    self._observe(scope, status, start, TEMPLATE)
+                return
         started = False
         too_large = Problem(413, f"the request body is larger than {self.max_body} bytes; "
                             "load big files with `chaincredit load`")
@@ -72,12 +92,22 @@ class ServiceMiddleware:
         finally:
             self._observe(scope, status, start)
 
-    def _observe(self, scope: Scope, status: int, start: float) -> None:
+    def _observe(self, scope: Scope, status: int, start: float, template: str | None = None) -> None:
         elapsed = time.perf_counter() - start
-        route: Any = scope.get("route")
-        template = getattr(route, "path", None) or "unmatched"
-        self.metrics.requests.labels(scope.get("method", ""), template, str(status)).inc()
-        self.metrics.latency.labels(template).observe(elapsed)
+        if template is None:
+            route: Any = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+        method = scope.get("method", "")
+        children = self._children.get((method, template, status))
+        if children is None:
+            children = (
+                self.metrics.requests.labels(method, template, str(status)),
+                self.metrics.latency.labels(template),
+            )
+            if len(self._children) < 10_000:
+                self._children[(method, template, status)] = children
+        children[0].inc()
+        children[1].observe(elapsed)
         if self.access_log:
             log.info(
                 "request",

@@ -7,6 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Largest id a path or query parameter may carry: database integers are 64-bit.
+MAX_ID = 2**62
+
 
 class PointOut(BaseModel):
     feature: str
@@ -72,6 +75,11 @@ class ScoreOut(BaseModel):
 
 
 class ProblemOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "type": "https://chaincredit.example/problems/invalid-upload", "title": "Invalid upload",
+        "status": 422, "detail": "2 bad rows; nothing was stored", "instance": "/v1/uploads/invoices",
+        "errors": [{"row": 3, "field": "seller_id", "message": "check character should be 'X'"}]}})
+
     type: str
     title: str
     status: int
@@ -88,6 +96,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 class BatchScoreIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"firm_ids": ["91500000MA5U000001", "91500000MA5U0000X2"]}})
+
     firm_ids: list[str] = Field(min_length=1, max_length=1000)
     as_of: date | None = None
 
@@ -100,10 +110,19 @@ class BatchItemOut(BaseModel):
 
 
 class BatchScoreOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"results": [
+        {"firm_id": "91500000MA5U000001", "status": 200, "score": {"score": 611.48, "grade": "BBB"}},
+        {"firm_id": "91500000MA5U0000X2", "status": 403, "problem": {
+            "type": "https://chaincredit.example/problems/forbidden", "title": "Forbidden", "status": 403,
+            "detail": "no consent in force from firm 91500000MA5U0000X2 for bank 91500000MB0000001"}}]}})
+
     results: list[BatchItemOut]
 
 
 class UploadOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"batch_id": "b-7f3a", "kind": "invoices", "rows": 120, "inserted": 118, "duplicates": 2,
+                                   "replaced": 0, "status": "stored"}})
+
     batch_id: str
     kind: str
     rows: int
@@ -114,6 +133,9 @@ class UploadOut(BaseModel):
 
 
 class ConsentIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"firm_id": "91500000MA5U000001", "purpose": "working capital loan review",
+                                   "valid_until": "2025-12-31", "evidence_ref": "signed-form-2024-118"}})
+
     firm_id: str = Field(min_length=1, max_length=100)
     purpose: str = Field(min_length=1, max_length=200)
     valid_until: date
@@ -122,6 +144,11 @@ class ConsentIn(BaseModel):
 
 
 class ConsentOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"id": 41, "firm_id": "91500000MA5U000001", "bank_org": "91500000MB0000001",
+        "purpose": "working capital loan review", "valid_from": "2024-07-01", "valid_until": "2025-12-31",
+        "evidence_ref": "signed-form-2024-118", "created_at": "2024-07-01T08:00:00Z", "withdrawn_at": None,
+        "in_force": True}})
+
     id: int
     firm_id: str
     bank_org: str
@@ -135,6 +162,8 @@ class ConsentOut(BaseModel):
 
 
 class KeyIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"role": "bank", "org": "91500000MB0000001", "label": "loan system, branch 3"}})
+
     role: Literal["admin", "bank", "enterprise", "model_owner"]
     org: str = Field(min_length=1, max_length=100)
     expires_at: datetime | None = None
@@ -152,10 +181,18 @@ class KeyOut(BaseModel):
 
 
 class NewKeyOut(KeyOut):
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "key_id": "k7Qx2", "role": "bank", "org": "91500000MB0000001", "label": "loan system, branch 3",
+        "created_at": "2024-07-01T08:00:00Z", "expires_at": None, "revoked_at": None,
+        "token": "cc_k7Qx2_<shown once>"}})
+
     token: str = Field(description="The key itself: shown once, only its hash is stored")
 
 
 class ModelOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"champion_version": "4", "serving_version": "4", "previous_version": "3",
+                                   "generation": 12, "bumped_at": "2024-07-01T08:00:00Z", "bumped_by": "key:k3"}})
+
     champion_version: str | None
     serving_version: str | None
     previous_version: str | None
@@ -177,3 +214,88 @@ class AuditOut(BaseModel):
     score: float | None
     snapshot_as_of: date | None
     detail: dict[str, Any] | None
+
+
+class ScenarioIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"core_firm_ids": ["91500000MA5U0000X2"], "shock": 1.0, "limit": 100}}
+    )
+
+    core_firm_ids: list[str] = Field(min_length=1, max_length=50, description="Core firms that take the shock")
+    shock: float = Field(default=1.0, ge=0.0, le=1.0, description="Share of their buffer lost; 1 = they fail")
+    limit: int = Field(default=100, ge=1, le=1000, description="Most distressed firms listed")
+
+
+class ScenarioFirmOut(BaseModel):
+    firm_id: str
+    name: str | None
+    distress: float = Field(description="Share of the firm's buffer lost (DebtRank), 0..1")
+    shocked: bool = Field(description="One of the core firms named in the request")
+    pd_before: float | None = None
+    pd_after: float | None = None
+    score_before: float | None = None
+    score_after: float | None = None
+    score_change: float | None = None
+    grade_before: str | None = None
+    grade_after: str | None = None
+
+
+class ScenarioOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "as_of": "2024-12-31",
+                "core_firm_ids": ["91500000MA5U0000X2"],
+                "shock": 1.0,
+                "model_version": "3",
+                "method": "distress: exact DebtRank ...; score move: ...",
+                "firms_hit": 2,
+                "firms_not_shown": 0,
+                "firms": [
+                    {"firm_id": "91500000MA5U0000X2", "name": "Core Motor Co.", "distress": 1.0,
+                     "shocked": True},
+                    {"firm_id": "91500000MA5U000001", "name": "Supplier A", "distress": 0.42,
+                     "shocked": False, "pd_before": 0.021, "pd_after": 0.057, "score_before": 611.5,
+                     "score_after": 582.4, "score_change": -29.1, "grade_before": "BBB",
+                     "grade_after": "BB"},
+                ],
+            }
+        }
+    )
+
+    as_of: date
+    core_firm_ids: list[str]
+    shock: float
+    model_version: str | None = Field(description="Model that re-scored the firms; null: distress only")
+    method: str
+    firms_hit: int = Field(description="Firms with distress > 0, the shocked core firms included")
+    firms_not_shown: int = Field(description="Hit firms left out: beyond `limit`, or without the bank's consent")
+    firms: list[ScenarioFirmOut]
+
+
+class GraphNodeOut(BaseModel):
+    firm_id: str
+    name: str | None
+
+
+class GraphOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "firm_id": "91500000MA5U000001",
+                "as_of": "2024-12-31",
+                "depth": 1,
+                "nodes": [{"firm_id": "91500000MA5U000001", "name": "Supplier A"},
+                          {"firm_id": "91500000MA5U0000X2", "name": "Core Motor Co."}],
+                "edges": [{"seller_id": "91500000MA5U000001", "buyer_id": "91500000MA5U0000X2",
+                           "invoiced_cny": 1250000.0, "verified_cny": 1100000.0, "outstanding_cny": 300000.0}],
+            }
+        }
+    )
+
+    firm_id: str
+    as_of: date
+    depth: int
+    nodes: list[GraphNodeOut]
+    edges: list[dict[str, Any]] = Field(description="One row per seller → buyer relationship: its flows "
+                                        "(invoiced, verified, paid, outstanding, overdue) in CNY")

@@ -23,11 +23,19 @@ class ApiSettings(BaseSettings):
     rate_limit_burst: int = 1000
     # Largest request body accepted (uploads included); bigger files go through `chaincredit load`.
     max_body_bytes: int = 32 * 1024 * 1024
-    # How long a key or consent lookup is reused in a worker; revocation and withdrawal take
-    # effect within this time. 0 disables the cache.
+    # How long a key lookup is reused in a worker; a revocation takes effect within this time.
+    # 0 disables the cache.
     auth_cache_seconds: float = 1.0
     # How often each worker polls the model_state row for a champion change.
     model_poll_seconds: float = 0.5
+    # How often each worker polls the consents table; a grant or withdrawal made through another
+    # worker takes effect within this time (at once in the worker that made it).
+    consent_poll_seconds: float = 0.5
+    # Scores rendered into memory when a version starts serving (the rest load on first request).
+    score_preload_max: int = 200_000
+    # Serve GET /v1/scores/{id} from a pure-ASGI fast path (same checks, no FastAPI routing);
+    # off, the FastAPI route answers. Both give the same responses.
+    score_fast_path: bool = True
     # Group commit of audit records: wait this long to gather a batch, at most this many per commit.
     audit_flush_ms: float = 2.0
     audit_max_batch: int = 1000

@@ -51,7 +51,8 @@ def save_snapshot(
     features: pd.DataFrame,
     extras: pd.DataFrame | None = None,
 ) -> int:
-    """Replace the snapshot for `as_of` with `features` (firm_id index, float columns).
+    """Replace the snapshot for `as_of` with `features` (firm_id index; numeric columns are kept
+    as floats, categorical ones such as an industry section as text).
 
     `extras` (same index, optional): per-firm JSON-able columns such as `tier`, `core_firms`
     (list of ids) and `red_flags` (list of names). Returns the number of firms stored.
@@ -59,7 +60,7 @@ def save_snapshot(
     day = _as_date(as_of)
     if features.index.has_duplicates:
         raise SnapshotError("the feature frame has duplicate firm ids")
-    feats = features.astype("float64")
+    feats = _typed(features)
     feats.index = feats.index.astype(str)
     feature_json = _json_lines(feats.reset_index(drop=True))
     if extras is not None and not extras.empty:
@@ -91,6 +92,21 @@ def snapshot_dates(engine: Engine) -> list[date]:
         return [_as_date(r[0]) for r in rows]
 
 
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numeric columns as float64 and the rest (categorical features) as text with None, so the
+    JSON round trip gives the model back exactly the columns it was trained on."""
+    out = {}
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            out[name] = col.astype("float64")
+        else:
+            out[name] = col.astype(object).where(col.notna(), None).map(
+                lambda v: v if v is None else str(v)
+            )
+    return pd.DataFrame(out, index=frame.index, columns=frame.columns)
+
+
 def _parse_lines(texts: Sequence[str]) -> pd.DataFrame:
     if not texts:
         return pd.DataFrame()
@@ -98,7 +114,8 @@ def _parse_lines(texts: Sequence[str]) -> pd.DataFrame:
 
 
 def load_snapshot(engine: Engine, as_of: date | None = None) -> pd.DataFrame:
-    """The feature frame saved for `as_of` (None: the latest), firm_id index, float64 columns."""
+    """The feature frame saved for `as_of` (None: the latest), firm_id index; numeric columns
+    float64, categorical ones text."""
     day = _latest(engine) if as_of is None else _as_date(as_of)
     if day is None:
         raise SnapshotError("no feature snapshot has been saved yet: run `chaincredit features`")
@@ -110,7 +127,7 @@ def load_snapshot(engine: Engine, as_of: date | None = None) -> pd.DataFrame:
         ).all()
     if not rows:
         raise SnapshotError(f"no feature snapshot for {day}")
-    frame = _parse_lines([r[1] for r in rows]).astype("float64")
+    frame = _typed(_parse_lines([r[1] for r in rows]))
     frame.index = pd.Index([r[0] for r in rows], name="firm_id", dtype=object)
     frame.attrs["as_of"] = day
     return frame

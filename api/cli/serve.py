@@ -29,6 +29,13 @@ def _socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _pick(fast: str, fallback: str) -> str:
+    """uvloop and httptools (C parsers and loop) where installed, else the pure-Python ones."""
+    import importlib.util
+
+    return fast if importlib.util.find_spec(fast) is not None else fallback
+
+
 def _worker(host: str, port: int, log_level: str) -> None:
     import uvicorn
 
@@ -41,6 +48,8 @@ def _worker(host: str, port: int, log_level: str) -> None:
     sock = _socket(host, port)
     config = uvicorn.Config(
         create_app(settings),
+        loop=_pick("uvloop", "asyncio"),
+        http=_pick("httptools", "h11"),
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=20,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import admin, consents, firms, health, models, scores, uploads
+from api.routes import admin, consents, firms, health, models, scenarios, scores, uploads
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
@@ -12,6 +12,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     uploads.router,
     consents.router,
     firms.router,
+    scenarios.router,
     models.router,
     admin.router,
 )

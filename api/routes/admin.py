@@ -9,7 +9,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Query
 
 from api.deps import AdminDep, StateDep
-from api.schemas import PROBLEM_RESPONSES, AuditOut, KeyIn, KeyOut, NewKeyOut
+from api.schemas import MAX_ID, PROBLEM_RESPONSES, AuditOut, KeyIn, KeyOut, NewKeyOut
 from store.audit import AuditRecord, list_records
 from store.keys import ApiKey, create_key, list_keys, revoke_key
 
@@ -64,7 +64,7 @@ async def audit_log(
     actor: str | None = None,
     action: str | None = None,
     since: datetime | None = None,
-    before_id: int | None = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     entries = await anyio.to_thread.run_sync(

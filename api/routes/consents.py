@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from api.auth import Principal
 from api.deps import BankDep, ConsentDep, StateDep
 from api.problems import Problem
-from api.schemas import PROBLEM_RESPONSES, ConsentIn, ConsentOut
+from api.schemas import MAX_ID, PROBLEM_RESPONSES, ConsentIn, ConsentOut
 from store.audit import AuditRecord
 from store.consents import Consent, grant_consent, list_consents, withdraw_consent
 from store.parties import party_problem
@@ -54,7 +54,7 @@ async def create_consent(body: ConsentIn, principal: BankDep, state: StateDep) -
         )
     )
     await state.audit.write([_audit(principal, "consent.create", consent)])
-    state.auth.forget_consents()
+    state.auth.consent_changed(consent)
     return _out(consent)
 
 
@@ -68,10 +68,10 @@ async def get_consents(principal: ConsentDep, state: StateDep, firm_id: str | No
 
 
 @router.post("/v1/consents/{consent_id}/withdraw", response_model=ConsentOut, responses=PROBLEM_RESPONSES)
-async def withdraw(consent_id: int, principal: BankDep, state: StateDep) -> dict[str, Any]:
+async def withdraw(consent_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: BankDep, state: StateDep) -> dict[str, Any]:
     consent = await anyio.to_thread.run_sync(
         lambda: withdraw_consent(state.engine, consent_id, bank_org=principal.org)
     )
+    state.auth.consent_changed(consent)  # withdrawn: stop serving before answering
     await state.audit.write([_audit(principal, "consent.withdraw", consent)])
-    state.auth.forget_consents()
     return _out(consent)

@@ -2,8 +2,8 @@
 
 A bank sees a consented firm's neighbours only as id and name, and only the edges that touch
 the consented firm (DESIGN.md §7); an enterprise sees its own firm's neighbourhood; an admin any.
-The edge table is built once per snapshot date and worker, from the same loaders and graph
-functions as the features.
+The edge table is built once per snapshot date and worker (api.graph_data), from the same
+loaders and graph functions as the features.
 """
 
 from __future__ import annotations
@@ -13,37 +13,15 @@ from datetime import date
 from typing import Annotated, Any
 
 import anyio.to_thread
-import pandas as pd
 from fastapi import APIRouter, Query
 
 from api.auth import forbidden
-from api.deps import AppState, GraphReaderDep, StateDep
+from api.deps import GraphReaderDep, StateDep
 from api.problems import Problem
-from api.schemas import PROBLEM_RESPONSES
+from api.schemas import PROBLEM_RESPONSES, GraphOut
 from store.snapshots import firm_known, snapshot_dates
 
 router = APIRouter(tags=["graph"])
-_EDGES: dict[tuple[int, date], tuple[pd.DataFrame, dict[str, str]]] = {}
-
-
-def _edges(state: AppState, as_of: date) -> tuple[pd.DataFrame, dict[str, str]]:
-    key = (id(state), as_of)
-    if key not in _EDGES:
-        try:
-            import graph
-            from store.loaders import load_flows
-        except ImportError as exc:
-            raise Problem(503, f"the graph view is not available in this build ({exc.name} missing)") from exc
-        build = getattr(graph, "build_edges", None)
-        if build is None:
-            raise Problem(503, "the graph view is not available in this build (graph.build_edges missing)")
-        frames = load_flows(state.engine, as_of)
-        edges = build(frames, as_of)
-        firms = frames.get("firms")
-        names = {} if firms is None else dict(zip(firms["firm_id"], firms["name"], strict=False))
-        _EDGES.clear()
-        _EDGES[key] = (edges, names)
-    return _EDGES[key]
 
 
 def _clean(records: list[dict[Any, Any]]) -> list[dict[str, Any]]:
@@ -55,7 +33,7 @@ def _clean(records: list[dict[Any, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-@router.get("/v1/firms/{firm_id}/graph", responses=PROBLEM_RESPONSES,
+@router.get("/v1/firms/{firm_id}/graph", response_model=GraphOut, responses=PROBLEM_RESPONSES,
             summary="The firm's neighbourhood: firms within `depth` links and the edges among them")
 async def firm_graph(
     firm_id: str,
@@ -73,7 +51,8 @@ async def firm_graph(
         raise Problem(404, f"no firm {firm_id} is known to the service", title="Unknown firm")
     dates = await anyio.to_thread.run_sync(snapshot_dates, state.engine)
     as_of = dates[-1]
-    edges, names = await anyio.to_thread.run_sync(_edges, state, as_of)
+    data = await anyio.to_thread.run_sync(state.graph.get, state.engine, as_of)
+    edges, names = data.edges, data.names
     import graph
 
     nodes, sub = graph.neighbourhood(edges, firm_id, depth)

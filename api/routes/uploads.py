@@ -34,9 +34,18 @@ UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
-            "text/csv": {"schema": {"type": "string"}},
-            "application/xml": {"schema": {"type": "string"}},
+            "application/json": {
+                "schema": {"type": "array", "items": {"type": "object"}},
+                "example": [{"order_id": "PO-2024-0001", "buyer_id": "91500000MA5U0000X2",
+                             "seller_id": "91500000MA5U000001", "order_date": "2024-05-01",
+                             "amount": "125000.00", "currency": "CNY", "payment_terms_days": 60}],
+            },
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": "order_id,buyer_id,seller_id,order_date,amount,currency,payment_terms_days\n"
+                "PO-2024-0001,91500000MA5U0000X2,91500000MA5U000001,2024-05-01,125000.00,CNY,60\n",
+            },
+            "application/xml": {"schema": {"type": "string"}, "example": "<Invoice xmlns=...>...</Invoice>"},
         },
     }
 }

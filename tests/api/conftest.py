@@ -140,6 +140,10 @@ def seed_scores(engine: Engine, version: str = "1") -> None:
     snapshots.bump_model_state(engine, version, by="test")
 
 
+def _no_model() -> tuple[str, Any]:
+    raise LookupError("no champion model in these tests")
+
+
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[Env]:
     from api.app import create_app
@@ -166,6 +170,7 @@ def env(tmp_path: Path) -> Iterator[Env]:
     )
     app = create_app(settings, engine=engine)
     app.state.cc.champion_lookup = lambda: "1"
+    app.state.cc.model_loader = _no_model  # never the MLflow store of the working tree
     with TestClient(app) as client:
         yield Env(client, engine, tokens, app)
     engine.dispose()

@@ -38,6 +38,7 @@ MATRIX: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ("GET", "/v1/consents", {}, {"bank", "admin"}),
     ("POST", "/v1/consents/1/withdraw", {}, {"bank"}),
     ("GET", f"/v1/firms/{SUPPLIER}/graph", {}, {"admin", "bank", "enterprise"}),
+    ("POST", "/v1/scenarios/core-default", {"json": {"core_firm_ids": [CORE], "shock": 1.0}}, {"admin", "bank"}),
     ("GET", "/v1/models/current", {}, {"model_owner", "admin"}),
     ("POST", "/v1/models/reload", {}, {"model_owner", "admin"}),
     ("POST", "/v1/keys", {"json": {"role": "bank", "org": "X"}}, {"admin"}),
@@ -67,7 +68,8 @@ def test_every_api_route_is_in_the_matrix(env: Env) -> None:
         ("GET", "/v1/scores/{firm_id}"), ("POST", "/v1/scores:batch"), ("POST", "/v1/uploads/{kind}"),
         ("POST", "/v1/credit-events"), ("GET", "/v1/uploads/{batch_id}"), ("POST", "/v1/consents"),
         ("GET", "/v1/consents"), ("POST", "/v1/consents/{consent_id}/withdraw"),
-        ("GET", "/v1/firms/{firm_id}/graph"), ("GET", "/v1/models/current"), ("POST", "/v1/models/reload"),
+        ("GET", "/v1/firms/{firm_id}/graph"), ("POST", "/v1/scenarios/core-default"),
+        ("GET", "/v1/models/current"), ("POST", "/v1/models/reload"),
         ("POST", "/v1/keys"), ("GET", "/v1/keys"), ("POST", "/v1/keys/{key_id}/revoke"), ("GET", "/v1/audit"),
         ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
     }

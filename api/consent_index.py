@@ -1,0 +1,160 @@
+"""Every consent of the service held in memory, so a score call checks consent without the database.
+
+A score call used to look its consent up in the database (through a thread) whenever its 1 s
+cache entry had expired, which with many firms meant one query per request. The index loads all
+unwithdrawn consents once and then polls for changes: new rows by id (the primary key, so the
+poll is cheap) and withdrawals by `withdrawn_at` over a look-back margin, because a withdrawal
+committed just after a poll may carry a timestamp taken just before it. Grants and withdrawals
+made through this worker apply at once; other workers see them within one poll interval, the
+same bound the old cache gave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from datetime import date, datetime, timedelta
+
+import anyio.to_thread
+from sqlalchemy import Engine, func, select
+
+from store.consents import Consent
+from store.service_tables import as_utc, consents, utcnow
+
+log = logging.getLogger("chaincredit.consents")
+
+# How far back each poll looks for new and withdrawn consents (longer than any transaction).
+WITHDRAWAL_MARGIN = timedelta(minutes=2)
+
+
+def _consent(row: object) -> Consent:
+    m = row._mapping  # type: ignore[attr-defined]
+    return Consent(
+        id=int(m["id"]),
+        firm_id=m["firm_id"],
+        bank_org=m["bank_org"],
+        purpose=m["purpose"],
+        valid_from=m["valid_from"],
+        valid_until=m["valid_until"],
+        evidence_ref=m["evidence_ref"],
+        created_at=as_utc(m["created_at"]) or utcnow(),
+        created_by=m["created_by"],
+        withdrawn_at=as_utc(m["withdrawn_at"]),
+    )
+
+
+def _rank(c: Consent) -> tuple[date, int]:
+    """The consent that lasts longest wins, then the newest (as store.consents orders them)."""
+    return c.valid_until, c.id
+
+
+class ConsentIndex:
+    def __init__(self, engine: Engine, *, poll_seconds: float = 0.5) -> None:
+        self._engine = engine
+        self._poll = poll_seconds
+        self._by_bank: dict[str, dict[str, list[Consent]]] = {}  # bank -> firm -> consents
+        self._max_id = 0
+        self._since: datetime | None = None
+        self._withdrawn: set[int] = set()
+        self._lock = threading.Lock()  # the poll thread and the event loop both write
+        self.loaded = False
+        self._task: asyncio.Task[None] | None = None
+
+    # --- reading (event loop, no I/O) -----------------------------------------------------
+    def in_force(self, bank_org: str, firm_id: str, day: date) -> Consent | None:
+        found = [c for c in self._by_bank.get(bank_org, {}).get(firm_id, ()) if c.in_force(day)]
+        return max(found, key=_rank) if found else None
+
+    def firms_of(self, bank_org: str, day: date) -> set[str]:
+        """Firms whose consent to `bank_org` is in force on `day`."""
+        return {f for f, cs in self._by_bank.get(bank_org, {}).items() if any(c.in_force(day) for c in cs)}
+
+    def __len__(self) -> int:
+        return sum(len(cs) for firms in self._by_bank.values() for cs in firms.values())
+
+    # --- changes ---------------------------------------------------------------------------
+    def add(self, consent: Consent) -> None:
+        if consent.withdrawn_at is not None or consent.id in self._withdrawn:
+            self.remove(consent.id, consent.bank_org, consent.firm_id)
+            return
+        with self._lock:
+            firms = self._by_bank.setdefault(consent.bank_org, {})
+            kept = [c for c in firms.get(consent.firm_id, ()) if c.id != consent.id]
+            firms[consent.firm_id] = [*kept, consent]
+            self._max_id = max(self._max_id, consent.id)
+
+    def remove(self, consent_id: int, bank_org: str, firm_id: str) -> None:
+        with self._lock:
+            self._withdrawn.add(consent_id)  # withdrawal is final: a stale read cannot undo it
+            firms = self._by_bank.get(bank_org, {})
+            kept = [c for c in firms.get(firm_id, ()) if c.id != consent_id]
+            if kept:
+                firms[firm_id] = kept
+            else:
+                firms.pop(firm_id, None)
+
+    def refresh(self) -> int:
+        """Read what changed since the last poll (everything, the first time); changes seen."""
+        started = utcnow()
+        first = not self.loaded
+        with self._engine.connect() as conn:
+            # A sequence hands out ids before commit, so a lower id can appear after a higher
+            # one: rows created within the margin are read again (adding is idempotent).
+            fresh = consents.c.id > self._max_id
+            if self._since is not None:
+                fresh = fresh | (consents.c.created_at >= self._since - WITHDRAWAL_MARGIN)
+            new_rows = conn.execute(select(consents).where(fresh).order_by(consents.c.id)).all()
+            gone: list[tuple[int, str, str]] = []
+            if not first and self._since is not None:
+                gone = [
+                    (int(r[0]), r[1], r[2])
+                    for r in conn.execute(
+                        select(consents.c.id, consents.c.bank_org, consents.c.firm_id).where(
+                            consents.c.withdrawn_at.is_not(None),
+                            consents.c.withdrawn_at >= self._since - WITHDRAWAL_MARGIN,
+                        )
+                    )
+                ]
+        for row in new_rows:
+            self.add(_consent(row))
+        for cid, bank, firm in gone:
+            self.remove(cid, bank, firm)
+        self._since = started
+        self.loaded = True
+        if first:
+            log.info("consent index loaded: %d consent(s) in memory", len(self))
+        return len(new_rows) + len(gone)
+
+    def count_in_database(self) -> int:
+        with self._engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(consents).where(consents.c.withdrawn_at.is_(None))
+                ).scalar_one()
+            )
+
+    # --- the poller ----------------------------------------------------------------------
+    async def start(self) -> None:
+        """Load, then poll; the poller starts even if loading failed (e.g. not migrated yet)."""
+        try:
+            await anyio.to_thread.run_sync(self.refresh)
+        finally:
+            self._task = asyncio.create_task(self._run(), name="consent-poller")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._poll)
+            try:
+                await anyio.to_thread.run_sync(self.refresh)
+            except Exception:
+                log.exception("polling consents failed; keeping the consents in memory")
+
