@@ -60,7 +60,11 @@ def _sqlite_autocommit_off(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock at BEGIN. A deferred transaction that reads and then writes
+    # fails at once with "database is locked" when another writer got in between (the busy
+    # timeout does not apply to that upgrade); an immediate one waits its turn instead. In WAL
+    # mode readers of other connections are not blocked by it.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _alembic_config(connection: sa.Connection | None = None, url: str | None = None) -> Any:
