@@ -1,0 +1,103 @@
+"""Batch scoring: points that add up, reasons that parse, files, and the database round trip."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training import batch_score
+from training.train import TrainOutcome
+
+
+@pytest.fixture(scope="module")
+def snapshot(outcome: TrainOutcome) -> pd.DataFrame:
+    X = outcome.oot_data.X
+    last = X.index.get_level_values("as_of").max()
+    out = X.xs(last, level="as_of")
+    assert isinstance(out, pd.DataFrame)
+    return out
+
+
+@pytest.fixture(scope="module")
+def scored(outcome: TrainOutcome, snapshot: pd.DataFrame) -> pd.DataFrame:
+    return batch_score.score_frame(outcome.model, snapshot, chunk_rows=400)
+
+
+def test_points_add_up_to_the_score(scored: pd.DataFrame, snapshot: pd.DataFrame,
+                                    outcome: TrainOutcome) -> None:
+    assert list(scored["firm_id"]) == list(snapshot.index)
+    totals = scored["points"].map(lambda s: sum(p["points"] for p in json.loads(s)))
+    np.testing.assert_allclose(scored["base_points"] + totals, scored["score"], atol=1e-6)
+    first = json.loads(scored["points"].iloc[0])
+    assert [p["feature"] for p in first] == list(outcome.model.feature_names_)
+    assert first[0]["value"] == pytest.approx(snapshot.iloc[0][first[0]["feature"]])
+    np.testing.assert_allclose(scored["pd"], outcome.model.predict_proba(snapshot)[:, 1], rtol=1e-9)
+
+
+def test_reasons_cost_points_and_are_worded(scored: pd.DataFrame) -> None:
+    reasons = scored["reasons"].map(json.loads)
+    assert reasons.map(len).between(0, 4).all()
+    assert reasons.map(len).max() >= 1
+    flat = [r for rs in reasons for r in rs]
+    assert all(r["points"] < 0 for r in flat)
+    assert all(isinstance(r["text_en"], str) and isinstance(r["text_zh"], str) for r in flat)
+    for rs in reasons.head(200):
+        pts = [r["points"] for r in rs]
+        assert pts == sorted(pts)  # costliest first
+    assert (scored["limit_minor"] == np.rint(scored["limit"] * 100)).all()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_file_has_the_bank_columns(scored: pd.DataFrame, tmp_path: Path, suffix: str) -> None:
+    path = batch_score.write_scores(scored, tmp_path / f"scores{suffix}")
+    back = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    assert tuple(back.columns) == batch_score.FILE_COLUMNS
+    assert len(back) == len(scored)
+    np.testing.assert_allclose(back["score"], scored["score"])
+    assert json.loads(back["reasons"].iloc[0]) == json.loads(scored["reasons"].iloc[0])
+    with pytest.raises(ValueError, match=r"csv or \.parquet"):
+        batch_score.write_scores(scored, tmp_path / "scores.xlsx")
+
+
+def test_json_escapes_quotes_and_chinese() -> None:
+    frame = pd.DataFrame({"a": ['say "hi"', "已核验"], "b": [1.5, np.nan]})
+    lines = batch_score._json_lines(frame)
+    assert [json.loads(s) for s in lines] == [{"a": 'say "hi"', "b": 1.5}, {"a": "已核验", "b": None}]
+
+
+@pytest.mark.slow
+def test_score_all_stores_and_score_one_reads(tmp_path: Path, snapshot: pd.DataFrame,
+                                              outcome: TrainOutcome, mlflow_settings) -> None:
+    from store.db import make_engine, upgrade
+    from store.snapshots import get_score, save_snapshot
+    from training import registry
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'cc.db'}")
+    upgrade(engine)
+    day = date(2023, 6, 30)
+    save_snapshot(engine, day, snapshot.head(300))
+    try:
+        registry.load_champion(settings=mlflow_settings)
+    except LookupError:
+        registry.log_training_run(outcome, run_name="for scoring", settings=mlflow_settings)
+        registry.promote(settings=mlflow_settings)
+    champion = registry.load_champion(settings=mlflow_settings)
+    firm = str(snapshot.index[7])
+    fresh = batch_score.score_one(engine, firm, day, settings=mlflow_settings)
+    assert fresh["stored"] is False
+    res = batch_score.score_all(engine, day, out=tmp_path / "s.csv", settings=mlflow_settings)
+    assert res.n_firms == 300 and res.model_version == champion.version
+    stored = get_score(engine, firm, champion.version, day)
+    assert stored is not None
+    assert stored.score == pytest.approx(fresh["score"], abs=1e-9)
+    again = batch_score.score_one(engine, firm, day, settings=mlflow_settings)
+    assert again["stored"] is True and again["grade"] == fresh["grade"]
+    assert sum(p["points"] for p in again["points"]) + again["base_points"] == pytest.approx(
+        again["score"], abs=1e-6
+    )
+    assert len(pd.read_csv(tmp_path / "s.csv")) == 300

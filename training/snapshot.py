@@ -1,0 +1,90 @@
+"""Feature snapshots: load the flows as of T from the store, build the features, save them.
+
+`chaincredit features` and `chaincredit train` both come through here, and serving reads what is
+saved, so the vector a firm is scored on is the one the model was trained on (DESIGN.md §7).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from training.dataset import data_span, frames_as_of, month_end
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+
+def latest_month_end(last: date) -> date:
+    """The last month end on or before `last` (a snapshot needs the whole month's documents)."""
+    t = pd.Timestamp(last)
+    end = month_end(t)
+    return (end if end == t else t - pd.offsets.MonthEnd(1)).date()
+
+
+def default_as_of(engine: Engine) -> date:
+    from store.loaders import latest_document_date
+
+    last = latest_document_date(engine)
+    if last is None:
+        raise ValueError("the database holds no documents; run `chaincredit load` first")
+    return latest_month_end(last)
+
+
+def data_span_in_database(engine: Engine) -> tuple[date, date]:
+    """First and last document date stored (the window default snapshot dates are taken from)."""
+    from store import loaders
+
+    earliest = getattr(loaders, "earliest_document_date", None)
+    last = loaders.latest_document_date(engine)
+    if last is None:
+        raise ValueError("the database holds no documents; run `chaincredit load` first")
+    if earliest is not None:
+        first = earliest(engine)
+        if first is not None:
+            return first, last
+    return data_span(loaders.load_flows(engine, last))
+
+
+def compute_snapshot(
+    engine: Engine,
+    as_of: date,
+    *,
+    graph_params: Any = None,
+    as_known_at: datetime | None = None,
+) -> pd.DataFrame:
+    """Features as of `as_of` from the database (nothing saved)."""
+    from models.features import build_feature_frame
+    from store.loaders import load_flows
+
+    frames = load_flows(engine, as_of, as_known_at=as_known_at)
+    # The loader already cuts at T; cutting again costs little and keeps the guarantee local.
+    return build_feature_frame(frames_as_of(frames, as_of), as_of, graph_params)
+
+
+def build_snapshot(
+    engine: Engine,
+    as_of: date,
+    *,
+    graph_params: Any = None,
+    as_known_at: datetime | None = None,
+) -> pd.DataFrame:
+    """Compute the snapshot for `as_of` and replace the stored one; returns the features."""
+    from store.snapshots import save_snapshot
+
+    features = compute_snapshot(engine, as_of, graph_params=graph_params, as_known_at=as_known_at)
+    save_snapshot(engine, as_of, features, None)
+    return features
+
+
+def ensure_snapshot(
+    engine: Engine, as_of: date, *, graph_params: Any = None, recompute: bool = False
+) -> pd.DataFrame:
+    """The stored snapshot for `as_of`, computing and saving it first when missing."""
+    from store.snapshots import load_snapshot, snapshot_dates
+
+    if not recompute and as_of in set(snapshot_dates(engine)):
+        return load_snapshot(engine, as_of)
+    return build_snapshot(engine, as_of, graph_params=graph_params)
