@@ -171,7 +171,8 @@ def run(rows: int, runs: int, pg_url: str | None) -> list[dict[str, object]]:
         t0 = time.perf_counter()
         write_invoices(csv_path, rows)
         print(f"wrote {rows:,} invoices ({csv_path.stat().st_size / 1e6:.0f} MB) in "
-              f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+              f"{time.perf_counter() - t0:.1f} s; load average {os.getloadavg()[0]:.1f}",
+              file=sys.stderr)
         header = csv_path.open(encoding="utf-8").readline().strip()
 
         def record(name: str, samples: list[dict[str, float]]) -> None:
@@ -227,7 +228,9 @@ def report(results: list[dict[str, object]], rows: int) -> str:
             f"{float(r['rss']) / 2**20:7.0f}MB {ratio:>8} {target:>8}"  # type: ignore[arg-type]
         )
     worst = max(float(r["rss"]) for r in results)  # type: ignore[arg-type]
-    lines.append(f"rows: {rows:,}; peak RSS {'under' if worst < RSS_LIMIT_BYTES else 'OVER'} 2 GiB")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    lines.append(f"rows: {rows:,}; peak RSS {'under' if worst < RSS_LIMIT_BYTES else 'OVER'} 2 GiB; "
+                 f"load average at the end (1, 5, 15 min): {load} on {os.cpu_count()} CPUs")
     return "\n".join(lines)
 
 

@@ -19,19 +19,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
+from psycopg.copy import QueuedLibpqWriter
 
+from store import hashing, pgbinary
 from store.records import FieldType, RecordKind
-from store.tables import column_type, data_columns
+from store.tables import data_columns
 
 CHUNK_ROWS = 200_000
 ROW_COLUMN = "_row"
 HASH_COLUMN = "record_hash"
 UPLOADER_COLUMN = "uploaded_by"
 
-_NULL_TEXT = "\x00"  # cannot occur in validated text (control characters are refused)
 _NULL_INT = np.iinfo(np.int64).min
-_HASH_KEYS = ("chaincredit-rec1",)
-_MIX = (np.uint64(0x100000001B3), np.uint64(0x9E3779B97F4A7C15))
+KEY_HASH_COLUMN = "key_hash"
 
 Progress = Callable[[int, int], None]
 
@@ -44,11 +44,12 @@ def storage_columns(kind: RecordKind) -> list[str]:
 def _field_of_column(kind: RecordKind) -> dict[str, FieldType]:
     out: dict[str, FieldType] = {
         ROW_COLUMN: FieldType.INT,
+        KEY_HASH_COLUMN: FieldType.INT,
         "version": FieldType.INT,
         "is_current": FieldType.BOOL,
         "batch_id": FieldType.TEXT,
         "received_at": FieldType.TEXT,  # staged as text in the backend's timestamp format
-        HASH_COLUMN: FieldType.TEXT,
+        HASH_COLUMN: FieldType.INT,
         UPLOADER_COLUMN: FieldType.TEXT,
     }
     for f in kind.fields:
@@ -57,57 +58,44 @@ def _field_of_column(kind: RecordKind) -> dict[str, FieldType]:
     return out
 
 
-def _as_days(values: pd.Series) -> npt.NDArray[np.int64]:
-    """Dates as int64 days since the epoch, NaT as INT64_MIN, whatever the datetime unit."""
-    dt = pd.to_datetime(values, errors="coerce")
-    arr = dt.to_numpy(dtype="datetime64[ns]")
-    days = arr.astype("datetime64[D]").astype(np.int64)
-    days[np.isnat(arr)] = _NULL_INT
-    return days
+def _column_hash(ftype: FieldType, values: pd.Series) -> hashing.U64:
+    """Hash of one normalised column (storage dtypes, see `normalise`)."""
+    present = values.notna().to_numpy(dtype=bool)
+    if ftype is FieldType.DATE:
+        arr = values.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+        return hashing.hash_int64(arr, present)
+    if ftype in (FieldType.MONEY, FieldType.INT):
+        arr = values.to_numpy(dtype=np.int64, na_value=0)
+        return hashing.hash_int64(arr, present)
+    if ftype is FieldType.BOOL:
+        arr = values.to_numpy(dtype=bool, na_value=False).astype(np.int64)
+        return hashing.hash_int64(arr, present)
+    if ftype is FieldType.DECIMAL:
+        arr = values.to_numpy(dtype=np.float64, na_value=0.0).view(np.int64)
+        return hashing.hash_int64(arr, present)
+    return hashing.hash_strings(pa.array(values, type=pa.large_string(), from_pandas=True))
 
 
-def _as_int(values: pd.Series) -> npt.NDArray[np.int64]:
-    num = pd.to_numeric(values, errors="coerce")
-    return np.asarray(num.astype("Int64").fillna(_NULL_INT).to_numpy(dtype=np.int64))
-
-
-def _as_text(values: pd.Series) -> npt.NDArray[np.object_]:
-    return np.asarray(values.astype(object).where(values.notna(), _NULL_TEXT).to_numpy(dtype=object))
-
-
-def record_hashes(kind: RecordKind, frame: pd.DataFrame) -> npt.NDArray[np.str_]:
-    """Hash (32 hex characters) of each normalised record: the meaning of "same content".
+def record_hashes(kind: RecordKind, frame: pd.DataFrame) -> npt.NDArray[np.int64]:
+    """64-bit hash of each normalised record: the meaning of "same content".
 
     The record is taken after parsing and normalisation (minor units, real dates, canonical text),
     so the same invoice sent as CSV, JSON or XML hashes the same. `uploaded_by` is not part of the
-    content: the same document resent by its other party is still the same document.
+    content: the same document resent by its other party is still the same document. Only
+    records with the same natural key are ever compared, so 64 bits leave a chance of about one
+    in 10^19 that a changed document is taken for a duplicate.
     """
-    n = len(frame)
-    lanes = [np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64)]
     types = _field_of_column(kind)
-    for col in data_columns(kind):
-        ftype = types[col]
-        values = frame[col] if col in frame.columns else pd.Series([None] * n, index=frame.index)
-        if ftype is FieldType.DATE:
-            encoded: npt.NDArray[np.generic] = _as_days(values)
-        elif ftype in (FieldType.MONEY, FieldType.INT):
-            encoded = _as_int(values)
-        elif ftype is FieldType.BOOL:
-            encoded = values.fillna(False).astype(bool).to_numpy(dtype=np.int64)
-        elif ftype is FieldType.DECIMAL:
-            encoded = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
-        else:
-            encoded = _as_text(values)
-        # One keyed 64-bit hash per column (no factorising: most columns are nearly unique),
-        # folded into two lanes with different mixing, so 128 bits tell records apart.
-        h = pd.util.hash_array(encoded, hash_key=_HASH_KEYS[0], categorize=False)
-        lanes[0] = (lanes[0] * _MIX[0]) ^ h
-        lanes[1] = (lanes[1] ^ ((h << np.uint64(17)) | (h >> np.uint64(47)))) * _MIX[1]
-    raw = np.empty((n, 2), dtype=">u8")
-    raw[:, 0] = lanes[0]
-    raw[:, 1] = lanes[1]
-    hexed = raw.tobytes().hex().encode("ascii")
-    return np.frombuffer(hexed, dtype="S32").astype("U32") if n else np.empty(0, dtype="U32")
+    parts = [_column_hash(types[c], frame[c]) for c in data_columns(kind)]
+    return hashing.as_signed(hashing.combine(parts, len(frame)))
+
+
+def key_hashes(kind: RecordKind, frame: pd.DataFrame) -> npt.NDArray[np.int64]:
+    """64-bit hash of each record's natural key: what the one index of a record table holds.
+    Equal keys give equal hashes; equal hashes are always confirmed on the key columns."""
+    types = _field_of_column(kind)
+    parts = [_column_hash(types[c], frame[c]) for c in key_columns(kind)]
+    return hashing.as_signed(hashing.combine(parts, len(frame)))
 
 
 def default_reported_on(fiscal_year: pd.Series) -> pd.Series:
@@ -151,6 +139,7 @@ def normalise(kind: RecordKind, frame: pd.DataFrame, *, uploader: str) -> pd.Dat
     if kind.name == "financials":
         out["reported_on"] = out["reported_on"].fillna(default_reported_on(out["fiscal_year"]))
     out[HASH_COLUMN] = record_hashes(kind, out)
+    out[KEY_HASH_COLUMN] = key_hashes(kind, out)
     if UPLOADER_COLUMN in src.columns:
         given = src[UPLOADER_COLUMN].astype(object)
         out[UPLOADER_COLUMN] = given.where(given.notna() & (given != ""), uploader).astype("str")
@@ -163,20 +152,39 @@ def key_columns(kind: RecordKind) -> list[str]:
     return [f"{k}_minor" if kind.field(k).type is FieldType.MONEY else k for k in kind.key]
 
 
-def stage_table(
-    kind: RecordKind, name: str, *, postgres: bool, keys_only: bool = False
-) -> sa.Table:
-    """A temporary table holding one batch (or only its keys and hashes) before set-based SQL
-    decides each row's fate."""
-    types = _field_of_column(kind)
-    cols: list[sa.Column[object]] = [sa.Column(ROW_COLUMN, sa.BigInteger(), nullable=False)]
-    cols += [sa.Column(c, column_type(types[c])) for c in
-             (key_columns(kind) if keys_only else data_columns(kind))]
-    cols += [sa.Column(HASH_COLUMN, sa.String(32))]
-    if not keys_only:
-        cols += [sa.Column(UPLOADER_COLUMN, sa.Text())]
+def stage_table(name: str, columns: dict[str, sa.types.TypeEngine[Any]], *, postgres: bool) -> sa.Table:
+    """A temporary table for one batch's keys, private to the connection and dropped with it
+    (on PostgreSQL at commit): temporary tables are not written to the WAL."""
+    cols: list[sa.Column[Any]] = [sa.Column(c, t) for c, t in columns.items()]
     kwargs: dict[str, Any] = {"postgresql_on_commit": "DROP"} if postgres else {}
     return sa.Table(name, sa.MetaData(), *cols, prefixes=["TEMPORARY"], **kwargs)
+
+
+def copy_int64_binary(
+    conn: sa.Connection, table_name: str, columns: dict[str, npt.NDArray[np.int64]]
+) -> None:
+    """COPY whole int64 columns (no nulls) in PostgreSQL's binary format, built with numpy:
+    nothing to format on this side, nothing to parse on the server's."""
+    names = list(columns)
+    n = len(next(iter(columns.values()))) if names else 0
+    fields = [("count", ">i2")]
+    for i in range(len(names)):
+        fields += [(f"len{i}", ">i4"), (f"val{i}", ">i8")]
+    body = np.empty(n, dtype=np.dtype(fields))
+    body["count"] = len(names)
+    for i, name in enumerate(names):
+        body[f"len{i}"] = 8
+        body[f"val{i}"] = columns[name]
+    header = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    quoted = ", ".join(f'"{c}"' for c in names)
+    with raw.cursor() as cur, cur.copy(
+        f'COPY "{table_name}" ({quoted}) FROM STDIN (FORMAT binary)'
+    ) as cp:
+        cp.write(header)
+        cp.write(body.tobytes())
+        cp.write((-1).to_bytes(2, "big", signed=True))
 
 
 def _chunks(frame: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
@@ -190,7 +198,10 @@ def _arrow_chunk(kind: RecordKind, chunk: pd.DataFrame, names: list[str]) -> pa.
     for col in names:
         ftype = types.get(col)
         values = chunk[col]
-        if ftype is FieldType.DATE:
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            utc = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+            arrays.append(pa.array(utc, type=pa.timestamp("us", tz="UTC")))  # ISO 8601, zone
+        elif ftype is FieldType.DATE:
             arrays.append(pa.array(values.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]"),
                                    mask=values.isna().to_numpy(), type=pa.date32()))
         elif ftype is FieldType.BOOL:
@@ -213,48 +224,121 @@ def copy_into_postgres(
     *,
     chunk_rows: int = CHUNK_ROWS,
     progress: Progress | None = None,
+    column_types: list[sa.types.TypeEngine[Any]] | None = None,
+    order: npt.NDArray[np.int64] | None = None,
 ) -> None:
-    """Stream rows into `table_name` with COPY, on the caller's connection and transaction."""
+    """Stream rows into `table_name` with COPY, on the caller's connection and transaction.
+
+    With the target's `column_types` (and all of them encodable) the binary format is used, in
+    the row `order` given; otherwise CSV written by pyarrow, in frame order.
+    """
     raw = conn.connection.driver_connection
     assert raw is not None
     quoted = ", ".join(f'"{c}"' for c in names)
+    binary = column_types is not None and pgbinary.supported(column_types)
+    if binary:
+        assert column_types is not None
+        columns_order, encoded = pgbinary.encode_columns(column_types, [rows[c] for c in names])
+        quoted = ", ".join(f'"{names[i]}"' for i in columns_order)
+    sql = f'COPY "{table_name}" ({quoted}) FROM STDIN (FORMAT {"binary" if binary else "csv"})'
     options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    n = len(rows)
     done = 0
-    with raw.cursor() as cur, cur.copy(f'COPY "{table_name}" ({quoted}) FROM STDIN (FORMAT csv)') as cp:
+    # The queued writer sends from a thread: the server parses one chunk while this side encodes
+    # the next, which is what two cores are for.
+    with raw.cursor() as cur, cur.copy(sql, writer=QueuedLibpqWriter(cur)) as cp:
+        if binary:
+            index = np.arange(n, dtype=np.int64) if order is None else order
+            cp.write(pgbinary.HEADER)
+            for start in range(0, n, chunk_rows):
+                part = index[start : start + chunk_rows]
+                cp.write(pgbinary.encode_rows(encoded, part))
+                done += len(part)
+                if progress is not None:
+                    progress(done, n)
+            cp.write(pgbinary.TRAILER)
+            return
         for chunk in _chunks(rows, chunk_rows):
             buf = io.BytesIO()
             pacsv.write_csv(_arrow_chunk(kind, chunk, names), buf, write_options=options)
             cp.write(buf.getbuffer())
             done += len(chunk)
             if progress is not None:
-                progress(done, len(rows))
+                progress(done, n)
 
 
-def _python_columns(kind: RecordKind, chunk: pd.DataFrame, names: list[str]) -> list[list[object]]:
-    """Column lists of plain Python values as the sqlite3 driver wants them (dates as ISO text,
+def _inferred(values: pd.Series) -> FieldType | None:
+    """The field type a column of unknown name is written as, from its dtype."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype) and not isinstance(
+        values.dtype, pd.DatetimeTZDtype
+    ):
+        return FieldType.DATE
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return FieldType.BOOL
+    if pd.api.types.is_integer_dtype(values.dtype):
+        return FieldType.INT
+    if pd.api.types.is_float_dtype(values.dtype):
+        return FieldType.DECIMAL
+    return None
+
+
+def _python_column(ftype: FieldType | None, values: pd.Series) -> list[object]:
+    """One column as the plain Python values the sqlite3 driver binds (dates as ISO text,
     missing as None), converted a whole column at a time."""
-    types = _field_of_column(kind)
-    out: list[list[object]] = []
-    for col in names:
-        ftype = types.get(col)
-        values = chunk[col]
-        mask = values.isna().to_numpy()
-        if ftype is FieldType.DATE:
-            arr = values.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(str)
-            obj = arr.astype(object)
-        elif ftype is FieldType.BOOL:
-            obj = values.to_numpy(dtype=bool, na_value=False).astype(object)
-        elif ftype in (FieldType.MONEY, FieldType.INT):
-            obj = values.to_numpy(dtype=np.int64, na_value=0).astype(object)
-        elif ftype is FieldType.DECIMAL:
-            obj = values.to_numpy(dtype=np.float64).astype(object)
-        else:
-            obj = values.to_numpy(dtype=object)
-        if mask.any():
-            obj = obj.copy()
-            obj[mask] = None
-        out.append(obj.tolist())
-    return out
+    mask = values.isna().to_numpy()
+    if ftype is None:
+        ftype = _inferred(values)
+    if ftype is FieldType.DATE:
+        # Few distinct dates: format each once, then spread with the codes.
+        codes, uniques = pd.factorize(values.to_numpy(dtype="datetime64[ns]"))
+        text = pd.DatetimeIndex(uniques).strftime("%Y-%m-%d").to_numpy(dtype=object)
+        spread: list[object] = np.concatenate([text, np.array([None], dtype=object)])[
+            codes
+        ].tolist()
+        return spread
+    if ftype is FieldType.BOOL:
+        obj: npt.NDArray[Any] = values.to_numpy(dtype=bool, na_value=False)
+    elif ftype in (FieldType.MONEY, FieldType.INT):
+        obj = values.to_numpy(dtype=np.int64, na_value=0)
+    elif ftype is FieldType.DECIMAL:
+        obj = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        boxed_text = values.astype(object).to_numpy(copy=True)
+        boxed_text[mask] = None
+        return boxed_text.tolist()  # type: ignore[no-any-return]
+    if mask.any():
+        boxed = obj.astype(object)
+        boxed[mask] = None
+        return boxed.tolist()  # type: ignore[no-any-return]
+    return obj.tolist()  # type: ignore[no-any-return]
+
+
+def _sql_literal(ftype: FieldType | None, value: object) -> str | None:
+    """A constant column's value written into the statement, or None when it cannot be."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "NULL"
+    if ftype in (FieldType.MONEY, FieldType.INT) and isinstance(value, int | np.integer):
+        return str(int(value))
+    if ftype is FieldType.BOOL and isinstance(value, bool | np.bool_):
+        return "1" if value else "0"
+    if ftype is FieldType.DATE or ftype is FieldType.DECIMAL:
+        return None
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return None
+
+
+def _constant(values: pd.Series) -> tuple[bool, object]:
+    """Whether every value of the column is the same (or every one missing), and which."""
+    if len(values) == 0:
+        return False, None
+    missing = values.isna().to_numpy()
+    if missing.all():
+        return True, None
+    if missing.any():
+        return False, None
+    first = values.iloc[0]
+    return bool(values.eq(first).all()), first
 
 
 def executemany_into_sqlite(
@@ -267,18 +351,36 @@ def executemany_into_sqlite(
     chunk_rows: int = CHUNK_ROWS,
     progress: Progress | None = None,
 ) -> None:
-    """Insert rows with the driver's executemany, on the caller's connection and transaction."""
+    """Insert rows with the driver's executemany, on the caller's connection and transaction.
+
+    Binding a value costs about a microsecond, so a column with one value for the whole chunk
+    (the batch id, the stamp, the version, the uploader, a currency, an empty optional field) is
+    written into the statement once instead of being bound a million times.
+    """
     raw = conn.connection.driver_connection
     assert raw is not None
-    sql = (
-        f'INSERT INTO "{table_name}" ({", ".join(chr(34) + c + chr(34) for c in names)}) '
-        f"VALUES ({', '.join('?' for _ in names)})"
-    )
+    types = _field_of_column(kind)
     cur = raw.cursor()
     done = 0
     try:
         for chunk in _chunks(rows, chunk_rows):
-            cur.executemany(sql, zip(*_python_columns(kind, chunk, names), strict=True))
+            bound: list[str] = []
+            slots: list[str] = []
+            for col in names:
+                same, value = _constant(chunk[col])
+                literal = _sql_literal(types.get(col), value) if same else None
+                if literal is None:
+                    bound.append(col)
+                slots.append("?" if literal is None else literal)
+            sql = (
+                f'INSERT INTO "{table_name}" ({", ".join(chr(34) + c + chr(34) for c in names)}) '
+                f"VALUES ({', '.join(slots)})"
+            )
+            columns = [_python_column(types.get(c), chunk[c]) for c in bound]
+            if columns:
+                cur.executemany(sql, zip(*columns, strict=True))
+            else:
+                cur.executemany(sql, ((),) * len(chunk))
             done += len(chunk)
             if progress is not None:
                 progress(done, len(rows))
@@ -295,12 +397,15 @@ def stage_rows(
     *,
     chunk_rows: int = CHUNK_ROWS,
     progress: Progress | None = None,
+    column_types: list[sa.types.TypeEngine[Any]] | None = None,
+    order: npt.NDArray[np.int64] | None = None,
 ) -> None:
-    """Write `names` columns of `rows` into `table_name`: COPY on PostgreSQL, executemany
-    elsewhere; both inside the caller's transaction."""
+    """Write `names` columns of `rows` into `table_name`: COPY on PostgreSQL (binary when the
+    column types are given, rows in `order`), executemany elsewhere (frame order); both inside
+    the caller's transaction."""
     if conn.dialect.name == "postgresql":
         copy_into_postgres(conn, table_name, kind, rows, names, chunk_rows=chunk_rows,
-                           progress=progress)
+                           progress=progress, column_types=column_types, order=order)
     else:
         executemany_into_sqlite(conn, table_name, kind, rows, names, chunk_rows=chunk_rows,
                                 progress=progress)

@@ -1,21 +1,26 @@
 """All-or-nothing ingestion of validated uploads (issue 2 item 4, DESIGN.md §7 "Duplicates").
 
-A batch is one transaction: its rows are staged in bulk into a temporary table, then set-based SQL
-decides every row at once — new (version 1), duplicate (same natural key and same record hash:
-counted, nothing stored), or conflict (same key, different content: the whole batch is refused,
-or with `replace` the stored version is kept as history and the new one becomes current). The
-batch row is written in the same transaction, so a crash, a kill or a dropped connection leaves
-neither records nor a batch that claims to be accepted.
+A batch is one transaction. Under a per-kind lock (so two uploads of one new document cannot
+both store it as version 1), the batch's key hashes are compared with the stored current
+versions; candidates are confirmed on the key columns, then each row is new (version 1), a
+duplicate (same key, same record hash: counted, nothing stored) or a conflict (same key,
+different content: the whole batch is refused, or with `replace` the stored version is kept as
+history and the new one becomes current as version n+1). The rows then stream into the table
+(binary COPY on PostgreSQL, executemany on SQLite) and the batch row is written in the same
+transaction, so a crash, a kill or a dropped connection leaves neither records nor a batch that
+claims to be accepted.
 """
 
 from __future__ import annotations
 
 import uuid
+import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -24,6 +29,8 @@ from store import bulk
 from store.errors import BatchRejected, DocumentConflict, RowError
 from store.records import FieldType, RecordKind, kind_named
 from store.tables import Batch, data_columns, record_table
+
+SQLITE_CACHE_KIB = 256 * 1024
 
 
 class UploadLike(Protocol):
@@ -74,12 +81,32 @@ def _kind(upload: UploadLike) -> RecordKind:
     return k if isinstance(k, RecordKind) else kind_named(k)
 
 
+def _col(kind: RecordKind, name: str) -> str:
+    return f"{name}_minor" if kind.field(name).type is FieldType.MONEY else name
+
+
 def _key_text(kind: RecordKind, row: pd.Series) -> str:
     return ", ".join(f"{k}={row[_col(kind, k)]}" for k in kind.key)
 
 
-def _col(kind: RecordKind, name: str) -> str:
-    return f"{name}_minor" if kind.field(name).type is FieldType.MONEY else name
+def _canonical_keys(kind: RecordKind, frame: pd.DataFrame) -> pd.Series:
+    """Each row's natural key as one text, the same whatever the driver returned (SQLite gives
+    dates as text, PostgreSQL as dates): the exact comparison behind every key-hash match."""
+    parts: list[pd.Series] = []
+    for k in kind.key:
+        values = frame[_col(kind, k)].reset_index(drop=True)
+        ftype = kind.field(k).type
+        if ftype is FieldType.DATE:
+            text = pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%d")
+        elif ftype in (FieldType.MONEY, FieldType.INT):
+            text = pd.to_numeric(values, errors="coerce").astype("Int64").astype("str")
+        else:
+            text = values.astype("str")
+        parts.append(text.fillna("\x00"))
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + "\x1f" + part
+    return out
 
 
 def _id_field(kind: RecordKind) -> str | None:
@@ -100,16 +127,21 @@ class _Prepared:
 def _prepare(upload: UploadLike, uploader: str) -> tuple[_Prepared | None, list[RowError]]:
     kind = _kind(upload)
     rows = bulk.normalise(kind, upload.frame, uploader=uploader)
-    key = [_col(kind, k) for k in kind.key]
+    key = bulk.key_columns(kind)
     errors: list[RowError] = []
     missing = rows[key].isna().any(axis=1)
     for r in rows.loc[missing, bulk.ROW_COLUMN].tolist():
         errors.append(RowError(int(r), None, f"the natural key ({', '.join(kind.key)}) is incomplete"))
-    repeat = rows.duplicated([*key, bulk.HASH_COLUMN])
+    # The record hash covers the key, so equal (key hash, record hash) is the same record.
+    repeat = rows.duplicated([bulk.KEY_HASH_COLUMN, bulk.HASH_COLUMN])
     unique = rows.loc[~repeat]
-    clash = unique.duplicated(key, keep=False)
-    if clash.any():
-        bad = unique.loc[clash]
+    maybe = unique.duplicated(bulk.KEY_HASH_COLUMN, keep=False).to_numpy()
+    if maybe.any():
+        # Same key hash, different content: the same document twice, unless the keys only share
+        # a hash; the key columns decide.
+        candidates = unique.loc[maybe]
+        clash = candidates.duplicated(key, keep=False).to_numpy()
+        bad = candidates.loc[clash]
         for _, group in bad.groupby(key, sort=False):
             where = ", ".join(str(int(r)) for r in group[bulk.ROW_COLUMN])
             for _, row in group.iterrows():
@@ -181,6 +213,10 @@ def ingest_many(
     results: list[BatchResult] = []
     try:
         with engine.begin() as conn:
+            # Every kind's lock first, in one fixed order: two loads of several kinds each
+            # then wait for one another instead of deadlocking.
+            for name in sorted({p.kind.name for p in prepared}):
+                _lock(conn, kind_named(name))
             for p in prepared:
                 try:
                     results.append(_store(conn, p, uploader, replace, received_at, shifted))
@@ -196,6 +232,71 @@ def ingest_many(
     return results
 
 
+def _lock(conn: sa.Connection, kind: RecordKind) -> None:
+    """Take the kind's write lock for the rest of the transaction (ingest_many takes them all
+    before deciding anything).
+
+    Deciding (which rows are new, duplicates, replacements) and writing must not interleave with
+    another upload of the same kind, or two uploads of one new document could both store it as
+    version 1; this lock, not a unique index, keeps one current version per key. PostgreSQL: a
+    transaction-scoped advisory lock per kind. SQLite: a write statement takes the database's
+    one write lock now (waiting out the busy timeout), instead of after the reads.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:k)"),
+            {"k": zlib.crc32(f"chaincredit:{kind.name}".encode())},
+        )
+    else:
+        conn.execute(sa.delete(Batch).where(sa.false()))
+        # A bigger page cache for this connection: a large batch rewrites many index pages.
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+
+
+def _stored_matches(conn: sa.Connection, p: _Prepared, target: sa.Table) -> pd.DataFrame:
+    """Current stored versions of this batch's documents: `_row`, `version`, `record_hash`.
+
+    Only key hashes travel to the server (three BIGINTs a row); the candidates that come back
+    are confirmed on the key columns here, so a hash collision never merges two documents.
+    """
+    kind = p.kind
+    empty = pd.DataFrame({bulk.ROW_COLUMN: [], "version": [], "stored_hash": []}, dtype=np.int64)
+    if len(p.rows) == 0 or conn.execute(sa.select(sa.literal(1)).select_from(target).limit(1)).first() is None:
+        return empty
+    postgres = conn.dialect.name == "postgresql"
+    stage = bulk.stage_table(
+        f"_keys_{kind.name}",
+        {bulk.ROW_COLUMN: sa.BigInteger(), bulk.KEY_HASH_COLUMN: sa.BigInteger()},
+        postgres=postgres,
+    )
+    stage.drop(conn, checkfirst=True)
+    stage.create(conn)
+    cols = {
+        bulk.ROW_COLUMN: p.rows[bulk.ROW_COLUMN].to_numpy(dtype=np.int64),
+        bulk.KEY_HASH_COLUMN: p.rows[bulk.KEY_HASH_COLUMN].to_numpy(dtype=np.int64),
+    }
+    if postgres:
+        bulk.copy_int64_binary(conn, stage.name, cols)
+        conn.exec_driver_sql(f'ANALYZE "{stage.name}"')
+    else:
+        bulk.stage_rows(conn, stage.name, kind, pd.DataFrame(cols), list(cols))
+    key = bulk.key_columns(kind)
+    found = conn.execute(
+        sa.select(stage.c[bulk.ROW_COLUMN], target.c.version, target.c.record_hash,
+                  *(target.c[k] for k in key))
+        .select_from(stage.join(target, target.c.key_hash == stage.c[bulk.KEY_HASH_COLUMN]))
+        .where(target.c.is_current)
+    ).all()
+    stage.drop(conn)
+    if not found:
+        return empty
+    stored = pd.DataFrame(found, columns=[bulk.ROW_COLUMN, "version", "stored_hash", *key])
+    ours = p.rows.set_index(bulk.ROW_COLUMN).loc[stored[bulk.ROW_COLUMN].to_numpy(), key]
+    same = (_canonical_keys(kind, stored) == _canonical_keys(kind, ours.reset_index(drop=True)))
+    hit = stored.loc[same.to_numpy(dtype=bool), [bulk.ROW_COLUMN, "version", "stored_hash"]]
+    return hit.astype(np.int64).reset_index(drop=True)
+
+
 def _store(
     conn: sa.Connection,
     p: _Prepared,
@@ -207,45 +308,30 @@ def _store(
     kind = p.kind
     postgres = conn.dialect.name == "postgresql"
     target = record_table(kind)
-    key = bulk.key_columns(kind)
-    # First only the keys and hashes go to the server: enough to classify every row.
-    stage = bulk.stage_table(kind, f"_keys_{kind.name}", postgres=postgres, keys_only=True)
-    stage.drop(conn, checkfirst=True)
-    stage.create(conn)
-    bulk.stage_rows(conn, stage.name, kind, p.rows, [bulk.ROW_COLUMN, *key, bulk.HASH_COLUMN])
-    if postgres:
-        conn.exec_driver_sql(f'ANALYZE "{stage.name}"')
-
-    same_key = sa.and_(*(target.c[k] == stage.c[k] for k in key))
-    joined = stage.join(target, sa.and_(target.c.is_current, same_key))
-    duplicates = conn.execute(
-        sa.select(sa.func.count())
-        .select_from(joined)
-        .where(target.c.record_hash == stage.c.record_hash)
-    ).scalar_one()
-    conflicts = conn.execute(
-        sa.select(stage.c[bulk.ROW_COLUMN], *(stage.c[k] for k in key), target.c.version)
-        .select_from(joined)
-        .where(target.c.record_hash != stage.c.record_hash)
-        .order_by(stage.c[bulk.ROW_COLUMN])
-    ).all()
-    if conflicts and not replace:
+    stored = _stored_matches(conn, p, target)
+    ours = p.rows.set_index(bulk.ROW_COLUMN)[bulk.HASH_COLUMN]
+    stored_hash = stored["stored_hash"].to_numpy()
+    is_dup = ours.loc[stored[bulk.ROW_COLUMN].to_numpy()].to_numpy() == stored_hash
+    duplicates = int(is_dup.sum())
+    conflicts = stored.loc[~is_dup].sort_values(bulk.ROW_COLUMN)
+    if len(conflicts) and not replace:
+        by_row = p.rows.set_index(bulk.ROW_COLUMN)
         raise DocumentConflict(
             [
                 RowError(
-                    int(r[0]),
+                    int(r),
                     _id_field(kind),
-                    f"{kind.name} ({', '.join(f'{k}={v}' for k, v in zip(kind.key, r[1:-1], strict=True))}) "
-                    f"is already stored (version {r[-1]}) with different content; "
+                    f"{kind.name} ({_key_text(kind, by_row.loc[r])}) "
+                    f"is already stored (version {v}) with different content; "
                     "send it with replace to store it as a new version",
                 )
-                for r in conflicts
+                for r, v in zip(conflicts[bulk.ROW_COLUMN].tolist(),
+                                conflicts["version"].tolist(), strict=True)
             ]
         )
     batch_id = str(uuid.uuid4())
-    n_new = len(p.rows)
     replaced = len(conflicts)
-    inserted = n_new - duplicates - replaced
+    inserted = len(p.rows) - duplicates - replaced
     conn.execute(
         sa.insert(Batch).values(
             batch_id=batch_id,
@@ -261,28 +347,33 @@ def _store(
             created_at=received_at,
         )
     )
+    rows = p.rows
+    version = np.ones(len(rows), dtype=np.int64)
+    if duplicates or replaced:
+        skip = rows[bulk.ROW_COLUMN].isin(stored[bulk.ROW_COLUMN].to_numpy()[is_dup]).to_numpy()
+        new_version = pd.Series(conflicts["version"].to_numpy() + 1,
+                                index=conflicts[bulk.ROW_COLUMN].to_numpy())
+        version = (
+            rows[bulk.ROW_COLUMN].map(new_version).fillna(1).to_numpy(dtype=np.int64)[~skip]
+        )
+        rows = rows.loc[~skip]
     if replaced:
-        newer = sa.exists().where(same_key, stage.c.record_hash != target.c.record_hash)
-        conn.execute(
-            sa.update(target).where(target.c.is_current, newer).values(is_current=False)
-        )
-    meta = ["batch_id", "received_at", "version", "is_current", "record_hash", "uploaded_by"]
-    data = data_columns(kind)
-    if duplicates == 0 and replaced == 0:
-        # Every row is new (the usual bulk case): stream the rows straight into the table.
-        stamp = (
-            received_at.isoformat()
-            if postgres
-            else received_at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-        )
-        # In key order the unique index grows at its right edge instead of splitting pages at
-        # random: on PostgreSQL this is most of the cost of a large batch.
-        ordered = p.rows.sort_values(key, kind="stable", ignore_index=True)
-        rows = ordered.assign(batch_id=batch_id, received_at=stamp, version=1, is_current=True)
-        bulk.stage_rows(conn, target.name, kind, rows, [*data, *meta], progress=progress)
-    else:
-        _insert_from_full_stage(conn, p, target, stage, batch_id, received_at, replaced, progress)
-    stage.drop(conn)
+        _retire(conn, kind, target, p.rows, conflicts)
+    stamp: pd.Timestamp | str = (
+        pd.Timestamp(received_at)
+        if postgres
+        else received_at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    )
+    meta = [bulk.KEY_HASH_COLUMN, "batch_id", "received_at", "version", "is_current",
+            bulk.HASH_COLUMN, bulk.UPLOADER_COLUMN]
+    names = [*data_columns(kind), *meta]
+    out = rows.assign(batch_id=batch_id, received_at=stamp, version=version, is_current=True)
+    # In key-hash order the one index grows at its right edge instead of splitting pages at
+    # random (measured on PostgreSQL, 1M invoices: 9.8 s instead of 20.1 s for the COPY). The
+    # binary COPY takes the order as an index, so no string is moved on this side to get it.
+    order = np.argsort(out[bulk.KEY_HASH_COLUMN].to_numpy(), kind="stable") if postgres else None
+    bulk.stage_rows(conn, target.name, kind, out, names, progress=progress,
+                    column_types=[target.c[c].type for c in names], order=order)
     return BatchResult(
         batch_id=batch_id,
         kind=kind.name,
@@ -294,52 +385,38 @@ def _store(
     )
 
 
-def _insert_from_full_stage(
+def _retire(
     conn: sa.Connection,
-    p: _Prepared,
+    kind: RecordKind,
     target: sa.Table,
-    keys: sa.Table,
-    batch_id: str,
-    received_at: datetime,
-    replaced: int,
-    progress: bulk.Progress,
+    rows: pd.DataFrame,
+    conflicts: pd.DataFrame,
 ) -> None:
-    """Some rows are duplicates or replacements: stage whole rows, then insert the new ones
-    (version 1) and the replacements (previous version + 1) in one set-based statement. The
-    replaced versions were already marked not current by the caller."""
-    kind = p.kind
+    """The stored versions being replaced stop being current (they stay as history)."""
     postgres = conn.dialect.name == "postgresql"
     key = bulk.key_columns(kind)
-    data = data_columns(kind)
-    stage = bulk.stage_table(kind, f"_stage_{kind.name}", postgres=postgres)
+    types = {c: target.c[c].type for c in key}
+    stage = bulk.stage_table(
+        f"_retire_{kind.name}",
+        {bulk.KEY_HASH_COLUMN: sa.BigInteger(), "version": sa.Integer(), **types},
+        postgres=postgres,
+    )
     stage.drop(conn, checkfirst=True)
     stage.create(conn)
-    bulk.stage_rows(
-        conn, stage.name, kind, p.rows, [bulk.ROW_COLUMN, *data, bulk.HASH_COLUMN,
-                                         bulk.UPLOADER_COLUMN], progress=progress
+    old = rows.set_index(bulk.ROW_COLUMN).loc[conflicts[bulk.ROW_COLUMN].to_numpy(),
+                                               [bulk.KEY_HASH_COLUMN, *key]]
+    old = old.reset_index(drop=True).assign(version=conflicts["version"].to_numpy())
+    names = [bulk.KEY_HASH_COLUMN, "version", *key]
+    bulk.stage_rows(conn, stage.name, kind, old, names,
+                    column_types=[stage.c[c].type for c in names])
+    same = sa.and_(
+        stage.c[bulk.KEY_HASH_COLUMN] == target.c.key_hash,
+        stage.c.version == target.c.version,
+        *(stage.c[k] == target.c[k] for k in key),
     )
-    if postgres:
-        conn.exec_driver_sql(f'ANALYZE "{stage.name}"')
-    older = target.alias("older")
-    older_key = sa.and_(*(older.c[k] == stage.c[k] for k in key))
-    version: sa.ColumnElement[Any] = sa.literal(1, sa.Integer())
-    if replaced:
-        version = sa.func.coalesce(
-            sa.select(sa.func.max(older.c.version)).where(older_key).scalar_subquery(), 0
-        ) + 1
-    select = sa.select(
-        *(stage.c[c] for c in data),
-        sa.literal(batch_id, sa.String()),
-        sa.literal(received_at, sa.DateTime(timezone=True)),
-        version,
-        sa.literal(True, sa.Boolean()),
-        stage.c[bulk.HASH_COLUMN],
-        stage.c[bulk.UPLOADER_COLUMN],
-    ).where(~sa.exists().where(older.c.is_current, older_key))
     conn.execute(
-        sa.insert(target).from_select(
-            [*data, "batch_id", "received_at", "version", "is_current", "record_hash", "uploaded_by"],
-            select,
-        )
+        sa.update(target)
+        .where(target.c.is_current, sa.exists().where(same))
+        .values(is_current=False)
     )
     stage.drop(conn)

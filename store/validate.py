@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from store.errors import RowError
 from store.money import CURRENCY_DIGITS, NO_CURRENCY_MESSAGE, format_minor, to_minor
@@ -90,8 +91,69 @@ def _cell_str(v: object) -> str:
     return str(v)
 
 
+_EDGE_SPACE = np.zeros(256, dtype=bool)
+_EDGE_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32, 133, 160]] = True
+_EDGE_SPACE[0x80:] = True  # any non-ASCII byte might belong to a Unicode space (U+3000…)
+_CONTROL_BYTE = np.zeros(256, dtype=bool)
+_CONTROL_BYTE[:0x20] = True
+_CONTROL_BYTE[0x7F] = True
+
+
+def _arrow_text(col: pd.Series) -> list[pa.Array] | None:
+    """The chunks of the column's Arrow string array when pandas holds one (no copy)."""
+    if not isinstance(col.dtype, pd.StringDtype) or col.dtype.storage != "pyarrow":
+        return None
+    arr = pa.chunked_array(pa.array(col)) if not hasattr(col.array, "__arrow_array__") else (
+        col.array.__arrow_array__()
+    )
+    if isinstance(arr, pa.Array):
+        arr = pa.chunked_array([arr])
+    if not (pa.types.is_large_string(arr.type) or pa.types.is_string(arr.type)):
+        return None
+    return list(arr.chunks)
+
+
+def _string_bytes(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, data) of a string array's buffers, offsets relative to the data slice."""
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(arr.buffers()[1], dtype=width)[arr.offset : arr.offset + len(arr) + 1]
+    buf = arr.buffers()[2]
+    data = np.frombuffer(buf, dtype=np.uint8) if buf is not None else np.zeros(0, np.uint8)
+    return offsets.astype(np.int64), data
+
+
+def _may_need_strip(chunks: list[pa.Array]) -> bool:
+    """Could any cell start or end with white space? Only the first and last byte of each cell
+    are looked at, so a clean column of a million cells is passed in milliseconds."""
+    for arr in chunks:
+        offsets, data = _string_bytes(arr)
+        nonempty = offsets[1:] > offsets[:-1]
+        if not nonempty.any():
+            continue
+        first = data[offsets[:-1][nonempty]]
+        last = data[offsets[1:][nonempty] - 1]
+        if _EDGE_SPACE[first].any() or _EDGE_SPACE[last].any():
+            return True
+    return False
+
+
+def _has_control_bytes(text: pd.Series) -> bool:
+    """Any control character anywhere in the column? One pass over the raw bytes."""
+    chunks = _arrow_text(text)
+    if chunks is None:
+        return True  # cannot tell cheaply: let the regex look
+    for arr in chunks:
+        offsets, data = _string_bytes(arr)
+        if len(offsets) and _CONTROL_BYTE[data[offsets[0] : offsets[-1]]].any():
+            return True
+    return False
+
+
 def _text(col: pd.Series) -> pd.Series:
     """Cells as stripped str with "" for missing, whatever the reader handed over."""
+    chunks = _arrow_text(col)
+    if chunks is not None and not any(c.null_count for c in chunks) and not _may_need_strip(chunks):
+        return col  # already clean text: stripping would copy a million strings for nothing
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
         return col.dt.strftime("%Y-%m-%d").fillna("").astype(str)
     if col.dtype == object:
@@ -236,7 +298,10 @@ def _checker(f: Field) -> Callable[[pd.Series], tuple[np.ndarray, np.ndarray]]:
 
 def _text_problems(f: Field, text: pd.Series, present: np.ndarray, errs: _Errors) -> None:
     limit = DOC_ID_MAX if f.type is FieldType.DOC_ID else f.max_length
-    control = text.str.contains(_CONTROL, regex=True).to_numpy(dtype=bool) & present
+    if _has_control_bytes(text):
+        control = text.str.contains(_CONTROL, regex=True).to_numpy(dtype=bool) & present
+    else:
+        control = np.zeros(len(text), dtype=bool)
     errs.add(f.name, control, "contains control characters (line breaks, tabs, NUL)", text)
     lengths = text.str.len().to_numpy()
     too_long = present & ~control & (lengths > limit)

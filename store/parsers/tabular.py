@@ -231,7 +231,45 @@ def read_csv(kind: RecordKind, data: bytes) -> RawTable:
         return _empty(errors, encoding)
     if len(body) == 0:
         return _empty([RowError(0, None, "the file has a header but no data rows")], encoding)
-    return _assemble(body, names, rows, encoding)
+    table = _assemble(body, names, rows, encoding)
+    width = _last_record_width(utf8)
+    if table.frame.shape[0] and width is not None and width < len(header):
+        # Quotes balance, so neither reader complains, but the last record stops short: the
+        # file was cut mid-row (an interrupted download or copy). Its values cannot be trusted.
+        table.errors.insert(
+            0,
+            RowError(
+                int(table.rows[-1]),
+                None,
+                f"the last row has {width} of the {len(header)} columns: the file looks cut off "
+                "in the middle of this row (truncated); send the complete file",
+            ),
+        )
+    return table
+
+
+def _last_record_width(utf8: bytes) -> int | None:
+    """Number of cells in the file's last record, read from the tail only.
+
+    The record starts after the last line break that is outside quotes (the parity of the quote
+    characters after a break tells), so a last cell with a quoted line break is read whole.
+    """
+    end = len(utf8)
+    while end and utf8[end - 1] in b"\r\n":
+        end -= 1
+    if end == 0:
+        return None
+    tail_quotes_odd = False
+    start = end
+    while True:
+        nl = utf8.rfind(b"\n", 0, start)
+        tail_quotes_odd ^= utf8.count(b'"', nl + 1, start) % 2 == 1
+        start = nl + 1
+        if nl < 0 or not tail_quotes_odd:
+            break
+        start = nl
+    text = utf8[max(start, 0) : end].decode("utf-8", "replace")
+    return len(next(csv.reader([text], strict=False), []))
 
 
 def _assemble(

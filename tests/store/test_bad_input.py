@@ -46,11 +46,35 @@ def test_truncated_file_with_unterminated_quote():
 def test_truncated_file_mid_row_reports_the_missing_cells():
     data = _csv(_line()) + f"I2,{S},{B},2024-01-05,100".encode()
     up = read_upload("invoices", data, filename="invoices.csv")
+    cut = ("the last row has 5 of the 9 columns: the file looks cut off in the middle of this "
+           "row (truncated); send the complete file")
     assert _errs(up) == [
+        (3, None, cut),
         (3, "tax", "tax is required"),
         (3, "total", "total is required"),
         (3, "currency", "currency is required"),
     ]
+
+
+def test_file_cut_where_only_optional_cells_are_missing_is_still_refused():
+    """Quotes balance and every required cell is there, yet the last row stops short."""
+    header = HEADER + ",order_id,due_date,line_count"
+    full = _line() + ",PO-1,2024-03-05,3"
+    data = ("\n".join([header, full, full.replace("I1", "I2")[:-len(",2024-03-05,3")]])).encode()
+    up = read_upload("invoices", data, filename="invoices.csv")
+    assert [(e.row, e.field) for e in up.errors] == [(3, None)]
+    assert "10 of the 12 columns" in up.errors[0].message and "cut off" in up.errors[0].message
+    # the same file complete, with or without a final line break, is fine
+    for ending in ("", "\n", "\r\n"):
+        whole = ("\n".join([header, full, full.replace("I1", "I2")]) + ending).encode()
+        assert read_upload("invoices", whole, filename="invoices.csv").errors == []
+
+
+def test_quoted_line_break_in_the_last_row_is_not_taken_for_a_cut():
+    header = HEADER + ",order_id"
+    data = (header + "\n" + _line() + ',"PO\n1"\n').encode()
+    up = read_upload("invoices", data, filename="invoices.csv")
+    assert all("cut off" not in e.message for e in up.errors)
 
 
 def test_wrong_encodings():
