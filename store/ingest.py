@@ -86,7 +86,14 @@ def _col(kind: RecordKind, name: str) -> str:
 
 
 def _key_text(kind: RecordKind, row: pd.Series) -> str:
-    return ", ".join(f"{k}={row[_col(kind, k)]}" for k in kind.key)
+    """The natural key as a person wrote it: dates as YYYY-MM-DD, not as timestamps."""
+
+    def shown(value: object) -> str:
+        if isinstance(value, pd.Timestamp | datetime):
+            return value.strftime("%Y-%m-%d")
+        return str(value)
+
+    return ", ".join(f"{k}={shown(row[_col(kind, k)])}" for k in kind.key)
 
 
 def _canonical_keys(kind: RecordKind, frame: pd.DataFrame) -> pd.Series:

@@ -237,3 +237,15 @@ def test_empty_upload_is_an_accepted_batch_of_nothing(engine: sa.Engine) -> None
     assert (res.rows, res.inserted, res.duplicates) == (0, 0, 0)
     assert _count(engine, "select count(*) from batches where n_rows = 0") == 1
     assert _count(engine, "select count(*) from invoices") == 0
+
+
+def test_conflict_message_shows_dates_as_written(engine: sa.Engine) -> None:
+    """A key with a date (credit events) is quoted back as YYYY-MM-DD, as the person wrote it."""
+    firm = f.firm_id(1)
+    ingest(engine, Upload("credit_events", f.credit_events([firm], ["2024-03-01"])), uploader="cli")
+    changed = f.credit_events([firm], ["2024-03-01"])
+    changed["reported_on"] = pd.to_datetime(["2024-03-05"])
+    with pytest.raises(DocumentConflict) as info:
+        ingest(engine, Upload("credit_events", changed), uploader="cli")
+    message = info.value.errors[0].message
+    assert "event_date=2024-03-01" in message and "00:00:00" not in message
