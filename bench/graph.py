@@ -8,6 +8,10 @@ The large frames come from the generator below (the simulator is too slow to pro
 million invoices inside a benchmark): the same columns as the contract, random relationships
 with a share of trade to core firms, references on half the documents, late and missing flows.
 
+The large part prints a per-stage table (wall, CPU, resident memory) from the engine's
+progress callback, and the peak resident memory of the call itself (frames included; the
+kernel's peak mark is reset after generating, so the generator's transients do not count).
+
     python -m bench.graph                # both parts
     python -m bench.graph --small-only   # part 1
     python -m bench.graph --large-only --firms 1000000 --invoices 10000000
@@ -175,30 +179,58 @@ def small(n_firms: int, runs: int) -> None:
           f"{s / a_med:.1f}x, over the whole build_features {s / f:.1f}x")
 
 
+def _rss_gib(field: str) -> float:
+    """VmHWM (peak) or VmRSS (current) of this process in GiB, from /proc/self/status."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 2**20
+    return float("nan")
+
+
+def _reset_peak() -> bool:
+    """Reset the kernel's peak-RSS mark, so the peak measured is that of build_features
+    (frames included), not of the generator's transient arrays."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def large(n_firms: int, n_invoices: int) -> None:
     t0 = time.perf_counter()
     frames = generate(n_firms, n_invoices)
     gen = time.perf_counter() - t0
     sizes = ", ".join(f"{k} {len(v):,}" for k, v in frames.items())
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(f"large: generated in {gen:.1f} s ({sizes}); peak RSS so far {rss_before:.2f} GiB")
-    stages: dict[str, float] = {}
-    last_t, last_stage = [time.perf_counter()], [""]
+    frames_gib = sum(int(v.memory_usage(deep=True).sum()) for v in frames.values()) / 2**30
+    reset = _reset_peak()
+    print(f"large: generated in {gen:.1f} s ({sizes}); frames {frames_gib:.2f} GiB, "
+          f"RSS {_rss_gib('VmRSS'):.2f} GiB, generator peak "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB"
+          f"{' (peak mark reset)' if reset else ''}")
+    rows: list[tuple[str, float, float, float]] = []
+    clock = [time.perf_counter(), time.process_time()]
+    current = [""]
 
     def progress(stage: str, frac: float) -> None:
-        now = time.perf_counter()
-        if last_stage[0]:
-            stages[last_stage[0]] = stages.get(last_stage[0], 0.0) + now - last_t[0]
-        last_t[0], last_stage[0] = now, stage
-        log.info("%-12s %3.0f%%", stage, 100 * frac)
+        now, cpu = time.perf_counter(), time.process_time()
+        if current[0]:
+            rows.append((current[0], now - clock[0], cpu - clock[1], _rss_gib("VmRSS")))
+        clock[0], clock[1], current[0] = now, cpu, stage
+        log.info("%-14s %3.0f%%  RSS %.2f GiB", stage, 100 * frac, _rss_gib("VmRSS"))
 
     t0, c0 = time.perf_counter(), time.process_time()
     feats = graph.build_features(frames, AS_OF, progress=progress)
     took, cpu = time.perf_counter() - t0, time.process_time() - c0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(f"large: build_features {took:.1f} s wall, {cpu:.1f} s CPU for {len(feats):,} firms x {feats.shape[1]} features; "
-          f"peak RSS {peak:.2f} GiB (including the generated frames)")
-    print("stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()))
+    peak = _rss_gib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"{'stage':<16}{'wall s':>9}{'CPU s':>9}{'RSS GiB':>9}")
+    for stage, w, c, r in rows:
+        print(f"{stage:<16}{w:>9.1f}{c:>9.1f}{r:>9.2f}")
+    print(f"{'total':<16}{took:>9.1f}{cpu:>9.1f}")
+    print(f"large: build_features {took:.1f} s wall, {cpu:.1f} s CPU for {len(feats):,} firms x "
+          f"{feats.shape[1]} features; peak RSS during the call {peak:.2f} GiB (frames included)")
     with open("/proc/loadavg") as f:
         print(f"load average: {f.read().split()[:3]}")
 

@@ -35,10 +35,10 @@ def analyse(
 ) -> Analysis:
     p = params or GraphParams()
     report = progress or (lambda _stage, _frac: None)
-    report("prepare", 0.0)
-    prep = prepare(frames, as_of, p)
+    report("prepare: dates", 0.0)
+    prep = prepare(frames, as_of, p, report)
     report("verify", 0.15)
-    ver = verify(prep, p)
+    ver = verify(prep, p, report)
     report("edges", 0.45)
     st = invoice_stats(prep, ver)
     et = edge_table(prep, ver, st)

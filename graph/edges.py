@@ -92,7 +92,7 @@ def edge_table(prep: Prepared, ver: Verification, st: InvoiceStats) -> pd.DataFr
     def bc(c: I64, w: F64 | None = None) -> F64:
         return np.bincount(c, weights=w, minlength=e).astype(np.float64)
 
-    first = prep.pair_first_day.reindex(uniq).to_numpy(dtype=np.float64)
+    first = prep.pair_first_day[present]
     invoiced = bc(c_inv, st.amount)
     verified = bc(c_inv, np.where(st.verified, st.amount, 0.0))
     with np.errstate(invalid="ignore", divide="ignore"):

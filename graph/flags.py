@@ -56,7 +56,7 @@ def flag_rows(prep: Prepared, ver: Verification, st: InvoiceStats, params: Graph
 
     # the same trade invoiced twice: same parties, same amount, within a few days
     cents = np.round(st.amount * 100).astype(np.int64)
-    order = np.lexsort((st.day, cents, st.b, st.s))
+    order = same_trade_order(st.s, st.b, cents, st.day)
     ss, bb, cc, dd = st.s[order], st.b[order], cents[order], st.day[order]
     same = (ss[1:] == ss[:-1]) & (bb[1:] == bb[:-1]) & (cc[1:] == cc[:-1]) & (cc[1:] > 0)
     close = same & (dd[1:] - dd[:-1] <= params.duplicate_window_days)
@@ -83,6 +83,35 @@ def flag_rows(prep: Prepared, ver: Verification, st: InvoiceStats, params: Graph
 
     out = pd.concat(parts, ignore_index=True)
     return out.drop_duplicates(ignore_index=True)
+
+
+_MUL = np.uint64(0x9E3779B97F4A7C15)
+
+
+def same_trade_order(s: I64, b: I64, cents: I64, day: I64) -> I64:
+    """An order that puts invoices of the same (seller, buyer, amount) next to each other, by
+    day within each group (ties: original order), like np.lexsort((day, cents, b, s)) but with
+    two sorts instead of four: a radix sort on the day, then a stable sort on a 64-bit hash
+    of (seller, buyer, amount). Should two groups share a hash, the exact lexsort decides."""
+    if s.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    span = int(day.max()) - int(day.min())
+    if span >= 1 << 16:
+        return np.lexsort((day, cents, b, s))
+    with np.errstate(over="ignore"):
+        h = s.astype(np.uint64) * _MUL
+        for part in (b, cents):
+            h ^= h >> np.uint64(29)
+            h += part.astype(np.uint64)
+            h *= _MUL
+        h ^= h >> np.uint64(32)
+    by_day = np.argsort((day - day.min()).astype(np.uint16), kind="stable")
+    order = by_day[np.argsort(h[by_day], kind="stable")]
+    hh, ss, bb, cc = h[order], s[order], b[order], cents[order]
+    clash = (hh[1:] == hh[:-1]) & ((ss[1:] != ss[:-1]) | (bb[1:] != bb[:-1]) | (cc[1:] != cc[:-1]))
+    if clash.any():
+        return np.lexsort((day, cents, b, s))
+    return order
 
 
 def _positions(full: Docs, sub: Docs) -> I64:

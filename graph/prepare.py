@@ -8,7 +8,7 @@ makes the point-in-time guarantee a property of one function.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
 
+from graph.encode import encode
 from graph.params import GraphParams
 from graph.ratings import rating_quality
 
@@ -118,7 +118,7 @@ class Prepared:
     shipments: Docs
     payments: Docs
     events: Docs  # credit events dated <= T, coded (firm = -1 when unknown)
-    pair_first_day: pd.Series  # first invoice day per (seller*n + buyer), over all history <= T
+    pair_first_day: F64  # first invoice day per dense pair code over all history <= T (NaN: none)
     pair_keys: I64  # seller*n + buyer per dense pair code (cols["pc"] of every document kind)
     no_fx: dict[str, Docs] = field(default_factory=dict)  # documents without a CNY amount
 
@@ -140,53 +140,24 @@ def _frame(frames: Mapping[str, pd.DataFrame], kind: str) -> pd.DataFrame:
     return df if df is not None else pd.DataFrame()
 
 
-def _arrow_factorize(parts: list[pd.Series]) -> tuple[I64, pd.Index] | None:
-    """Factorize arrow-backed string columns as one chunked array: no concatenated copy of
-    tens of millions of ids, and one shared dictionary for every chunk."""
-    if not all(getattr(p.dtype, "storage", None) == "pyarrow" for p in parts):
-        return None
-    chunks: list[pa.Array] = []
-    for p in parts:
-        ca = p.array.__arrow_array__()
-        ca = ca if isinstance(ca, pa.ChunkedArray) else pa.chunked_array([ca])
-        chunks.extend(c.cast(pa.large_string()) for c in ca.chunks)
-    if not chunks:
-        return None
-    enc = pa.chunked_array(chunks, type=pa.large_string()).dictionary_encode()
-    if enc.num_chunks == 0:
-        return None
-    codes = np.concatenate([
-        c.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64) for c in enc.chunks
-    ])
-    return codes, pd.Index(enc.chunk(enc.num_chunks - 1).dictionary.to_pandas(types_mapper=pd.ArrowDtype).astype("str"))
+def _doc_codes(parts: list[pd.Series]) -> list[npt.NDArray[np.int32]]:
+    """Shared integer codes for a document-id namespace seen in several columns (-1: none)."""
+    codes, _ = encode(parts, want_uniques=False)
+    return codes
 
 
-def _factorize_ids(parts: list[pd.Series]) -> tuple[I64, pd.Index]:
-    if not parts or sum(len(p) for p in parts) == 0:
-        return np.zeros(0, dtype=np.int64), pd.Index([], dtype=object)
-    fast = _arrow_factorize([p for p in parts if len(p)])
-    if fast is not None:
-        return fast
-    allv = pd.concat([p.reset_index(drop=True) for p in parts], ignore_index=True)
-    codes, uniq = pd.factorize(allv, use_na_sentinel=True)
-    return codes.astype(np.int64), pd.Index(uniq)
+def _kept(col: pd.Series, rows: I64) -> pd.Series:
+    """The column at `rows`, without a copy when every row is kept (the usual case)."""
+    if rows.size == len(col) and (rows.size == 0 or (rows[0] == 0 and rows[-1] == rows.size - 1)):
+        return col
+    return col.take(rows)
 
 
-def _doc_codes(parts: list[pd.Series]) -> list[I64]:
-    """Shared integer codes for a document-id namespace seen in several columns."""
-    masks = [p.notna().to_numpy(dtype=bool) for p in parts]  # most references are empty
-    codes, _ = _factorize_ids([p[m] for p, m in zip(parts, masks, strict=True)])
-    out, at = [], 0
-    for m in masks:
-        c = np.full(m.size, -1, dtype=np.int64)
-        k = int(m.sum())
-        c[m] = codes[at : at + k]
-        at += k
-        out.append(c)
-    return out
-
-
-def prepare(frames: Mapping[str, pd.DataFrame], as_of: date, params: GraphParams) -> Prepared:
+def prepare(
+    frames: Mapping[str, pd.DataFrame], as_of: date, params: GraphParams,
+    progress: Callable[[str, float], None] | None = None,
+) -> Prepared:
+    report = progress or (lambda _stage, _frac: None)
     t = day_number(as_of)
     start = months_before(as_of, params.window_months)
     hist_start = months_before(as_of, params.history_months)
@@ -197,36 +168,41 @@ def prepare(frames: Mapping[str, pd.DataFrame], as_of: date, params: GraphParams
 
     kept: dict[str, tuple[pd.DataFrame, I64, I64]] = {}
     party_parts: list[pd.Series] = [firm_ids]
+    party_masks: list[B | None] = [None]
     for kind, (s_col, b_col, d_col) in _PARTIES.items():
         df = _frame(frames, kind)
         if df.empty or s_col not in df.columns or b_col not in df.columns:
             kept[kind] = (df, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
             party_parts += [pd.Series([], dtype=object), pd.Series([], dtype=object)]
+            party_masks += [None, None]
             continue
         days = to_days(df[d_col] if d_col in df.columns else None, len(df))
-        rows = np.flatnonzero((days != NAT_DAY) & (days <= t))
+        dated = (days != NAT_DAY) & (days <= t)
+        rows = np.flatnonzero(dated)
         kept[kind] = (df, rows, days[rows])
-        party_parts += [df[s_col].take(rows), df[b_col].take(rows)]
+        mask = None if rows.size == len(df) else dated
+        party_parts += [df[s_col], df[b_col]]
+        party_masks += [mask, mask]
 
-    codes, nodes = _factorize_ids(party_parts)
+    # only parties of documents dated <= T become nodes: later ones are masked out here
+    report("prepare: ids", 0.02)
+    coded_parts, nodes = encode(party_parts, masks=party_masks)
+    del party_parts
     n = len(nodes)
-    at = len(firm_ids)
     coded: dict[str, Docs] = {}
-    pair_first = pd.Series([], dtype=np.int64)
-    for kind in _PARTIES:
+    old_inv = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    for i, kind in enumerate(_PARTIES):
         df, rows, days = kept[kind]
-        m = len(rows)
-        s, b = codes[at : at + m], codes[at + m : at + 2 * m]
-        at += 2 * m
+        s = coded_parts[1 + 2 * i][rows].astype(np.int64)
+        b = coded_parts[2 + 2 * i][rows].astype(np.int64)
         ok = (s >= 0) & (b >= 0)
-        if kind == "invoices" and m:
-            pair_first = pd.Series(days[ok]).groupby(s[ok] * n + b[ok]).min()
         keep = ok & (days > lookback)
+        if kind == "invoices":
+            old_inv = (s[ok & ~keep] * n + b[ok & ~keep], days[ok & ~keep])
         coded[kind] = Docs(df, rows[keep], {"s": s[keep], "b": b[keep], "day": days[keep]})
 
-    firm_code = np.arange(len(firm_ids), dtype=np.int64)
-    if len(firm_ids):
-        firm_code = codes[: len(firm_ids)]
+    firm_code = coded_parts[0].astype(np.int64)
+    del coded_parts
     is_core = np.zeros(n, dtype=bool)
     quality = np.full(n, np.nan)
     founded = np.full(n, NAT_DAY, dtype=np.int64)
@@ -242,12 +218,16 @@ def prepare(frames: Mapping[str, pd.DataFrame], as_of: date, params: GraphParams
         quality[firm_code[valid & core]] = q[valid & core]
         founded[firm_code[valid]] = to_days(firms.get("founded_on"), len(firms))[valid]
 
+    report("prepare: amounts", 0.06)
     _fill_invoices(coded["invoices"], t)
     _fill_orders(coded["orders"])
     _fill_shipments(coded["shipments"])
     _fill_payments(coded["payments"])
+    report("prepare: references", 0.08)
     _code_references(coded)
+    report("prepare: pairs", 0.12)
     pair_keys = _code_pairs(coded, n)
+    pair_first = _pair_first_day(coded["invoices"], pair_keys, old_inv)
 
     no_fx: dict[str, Docs] = {}
     for kind, amt in (("invoices", "total"), ("orders", "amount"), ("shipments", "goods_value"),
@@ -272,6 +252,22 @@ def prepare(frames: Mapping[str, pd.DataFrame], as_of: date, params: GraphParams
     )
 
 
+def _pair_first_day(inv: Docs, pair_keys: I64, old: tuple[I64, I64]) -> F64:
+    """First invoice day per dense pair code over all history <= T (NaN: never invoiced),
+    counting invoices older than the coded look-back too."""
+    first = np.full(pair_keys.size, np.iinfo(np.int64).max, dtype=np.int64)
+    if len(inv):
+        np.minimum.at(first, inv["pc"], inv["day"])
+    keys, days = old
+    if keys.size and pair_keys.size:
+        order = np.argsort(pair_keys)
+        pos = np.searchsorted(pair_keys[order], keys)
+        pos_c = np.minimum(pos, pair_keys.size - 1)
+        hit = pair_keys[order][pos_c] == keys
+        np.minimum.at(first, order[pos_c[hit]], days[hit])
+    return np.where(first == np.iinfo(np.int64).max, np.nan, first.astype(np.float64))
+
+
 def _code_pairs(c: dict[str, Docs], n: int) -> I64:
     """One dense code per (seller, buyer) pair across all kinds, so that matching, allocation
     and edges index arrays by pair instead of hashing pair keys again at each step."""
@@ -281,12 +277,17 @@ def _code_pairs(c: dict[str, Docs], n: int) -> I64:
         for k in kinds:
             c[k].cols["pc"] = np.zeros(0, dtype=np.int64)
         return np.zeros(0, dtype=np.int64)
-    codes, uniq = pd.factorize(np.concatenate(keys))
+    allkeys = np.concatenate(keys)
+    del keys
+    codes, uniq_keys = pd.factorize(allkeys)
+    uniq = np.asarray(uniq_keys, dtype=np.int64)
+    del allkeys
     at = 0
-    for k, key in zip(kinds, keys, strict=True):
-        c[k].cols["pc"] = codes[at : at + key.size].astype(np.int64)
-        at += key.size
-    return np.asarray(uniq, dtype=np.int64)
+    for k in kinds:
+        size = len(c[k])
+        c[k].cols["pc"] = codes[at : at + size].astype(np.int64)
+        at += size
+    return uniq
 
 
 class _Cols:
@@ -322,8 +323,9 @@ def _fill_invoices(d: Docs, t: int) -> None:
     d.cols["net"] = money_cny(f, "net")
     payable = money_cny(f, "payable")
     d.cols["payable"] = np.where(np.isnan(payable), d.cols["total"], payable)
-    kind = f["kind"].astype(object).fillna("normal").to_numpy() if "kind" in f.columns else None
-    credit = np.zeros(len(d), dtype=bool) if kind is None else (kind == "credit_note")
+    credit = np.zeros(len(d), dtype=bool)
+    if "kind" in f.columns:
+        credit = (f["kind"] == "credit_note").fillna(False).to_numpy(dtype=bool)
     d.cols["credit"] = credit | (np.nan_to_num(d.cols["total"]) < 0)
     d.cols["due"] = to_days(f.get("due_date"), len(d))
 
@@ -347,7 +349,7 @@ def _fill_payments(d: Docs) -> None:
 def _ref(d: Docs, col: str) -> pd.Series:
     if col not in d.frame.columns or len(d) == 0:
         return pd.Series([None] * len(d), dtype=object)
-    return d.frame[col].take(d.rows).reset_index(drop=True)
+    return _kept(d.frame[col], d.rows)
 
 
 def _code_references(c: dict[str, Docs]) -> None:

@@ -9,12 +9,13 @@ allocated to a pair's open invoices oldest first, partial payments summed (DESIG
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from graph.matching import composite, lookup, match_window, take, within
+from graph.matching import lookup_ref, match_window, pair_day_order, take, within
 from graph.params import GraphParams
 from graph.prepare import F64, I64, NAT_DAY, Prepared
 
@@ -50,7 +51,10 @@ def _size(*arrays: np.ndarray) -> int:
     return int(max((int(a.max()) for a in arrays if a.size), default=-1)) + 1
 
 
-def verify(prep: Prepared, params: GraphParams) -> Verification:
+def verify(
+    prep: Prepared, params: GraphParams, progress: Callable[[str, float], None] | None = None,
+) -> Verification:
+    report = progress or (lambda _stage, _frac: None)
     inv, orders, ships, pays = prep.invoices, prep.orders, prep.shipments, prep.payments
     rel, abs_cny = params.amount_tolerance_rel, params.amount_tolerance_cny
     hist = (inv["day"] > prep.hist_start) & ~inv["credit"]
@@ -62,28 +66,29 @@ def verify(prep: Prepared, params: GraphParams) -> Verification:
     total_m = np.where(has_amt, total, np.nan)
     net_m = np.where(has_amt, net, np.nan)
 
+    report("verify: orders", 0.15)
     # -- order ---------------------------------------------------------------------------
-    n_oid = _size(orders["oid"], inv["oid_ref"], ships["oid_ref"])
+    by_pair_day = pair_day_order(pair, day)
     oid_ref = inv["oid_ref"][idx]
-    o_ref = lookup(composite(s, oid_ref, n_oid), composite(orders["s"], orders["oid"], n_oid))
+    o_ref = lookup_ref(s, oid_ref, orders["s"], orders["oid"])
     o_amt = np.where(orders["has_amount"], orders["amount"], np.nan)
-    o_inf = match_window(
-        pair, day, (total_m, net_m), orders["pc"], orders["day"], o_amt,
-        -params.order_window_days, 0, rel, abs_cny,
-    )
+    o_inf = _infer(o_ref < 0, by_pair_day, pair, day, (total_m, net_m), orders["pc"],
+                   orders["day"], o_amt, -params.order_window_days, 0, rel, abs_cny)
     order = np.where(o_ref >= 0, o_ref, o_inf)
     order_how = np.where(o_ref >= 0, 1, np.where(o_inf >= 0, 2, 0)).astype(np.int8)
     oid = np.where(oid_ref >= 0, oid_ref, take(orders["oid"], order, -1))
+    del o_ref, o_inf, o_amt, oid_ref
 
+    report("verify: shipments", 0.25)
     # -- shipment ------------------------------------------------------------------------
-    sh_ref = lookup(composite(s, oid, n_oid), composite(ships["s"], ships["oid_ref"], n_oid))
+    sh_ref = lookup_ref(s, oid, ships["s"], ships["oid_ref"])
     sh_amt = np.where(ships["has_amount"], ships["goods_value"], np.nan)
-    sh_inf = match_window(
-        pair, day, (total_m, net_m), ships["pc"], ships["day"], sh_amt,
-        -params.shipment_before_days, params.shipment_after_days, rel, abs_cny,
-    )
+    sh_inf = _infer(sh_ref < 0, by_pair_day, pair, day, (total_m, net_m), ships["pc"],
+                    ships["day"], sh_amt, -params.shipment_before_days,
+                    params.shipment_after_days, rel, abs_cny)
     shipment = np.where(sh_ref >= 0, sh_ref, sh_inf)
     shipment_how = np.where(sh_ref >= 0, 1, np.where(sh_inf >= 0, 2, 0)).astype(np.int8)
+    del sh_ref, sh_inf, sh_amt, oid, total_m, net_m, total, net
 
     # -- due date ------------------------------------------------------------------------
     terms = take(orders["terms"], order, -1)
@@ -92,9 +97,8 @@ def verify(prep: Prepared, params: GraphParams) -> Verification:
     due = np.where(due_given != NAT_DAY, due_given, day + terms)
 
     # -- reversals (red-letter credit notes citing an original) ----------------------------
-    n_iid = _size(inv["iid"], pays["iid_ref"], inv["orig_ref"])
-    inv_key = composite(s, inv["iid"][idx], n_iid)
-    cn_target_local = lookup(composite(inv["s"], inv["orig_ref"], n_iid), inv_key)
+    inv_iid = inv["iid"][idx]
+    cn_target_local = lookup_ref(inv["s"], inv["orig_ref"], s, inv_iid)
     cn_target_local = np.where(inv["credit"], cn_target_local, -1)
     reversed_amt: F64 = np.zeros(idx.size)
     cn = cn_target_local >= 0
@@ -102,11 +106,13 @@ def verify(prep: Prepared, params: GraphParams) -> Verification:
         reversed_amt = np.bincount(cn_target_local[cn], weights=-inv["payable"][cn], minlength=idx.size)
     amount_due = np.maximum(payable - np.maximum(reversed_amt, 0.0), 0.0)
     cn_target = take(idx, cn_target_local, -1)
+    del cn_target_local, reversed_amt, payable, has_amt
 
+    report("verify: payments", 0.35)
     # -- payments citing an invoice ------------------------------------------------------
     pay_in = pays["day"] > prep.hist_start
     p_amt = np.where(pay_in, np.maximum(pays["amount"], 0.0), 0.0)
-    p_target = lookup(composite(pays["s"], pays["iid_ref"], n_iid), inv_key)
+    p_target = lookup_ref(pays["s"], pays["iid_ref"], s, inv_iid)
     p_target = np.where(pay_in, p_target, -1)
     cited = p_target >= 0
     third = np.flatnonzero(cited & (pays["b"] != take(b, p_target, -1)))
@@ -119,8 +125,9 @@ def verify(prep: Prepared, params: GraphParams) -> Verification:
     # -- oldest-first allocation of the other payments -----------------------------------
     remaining = amount_due - ref_paid
     free = pay_in & ~cited
+    del ref_sum, p_target, cited, pay_in, inv_iid, s, b
     alloc, fifo_day = _allocate(pair, day, remaining, pays["pc"][free], pays["day"][free],
-                                p_amt[free], len(prep.pair_keys), rel, abs_cny)
+                                p_amt[free], len(prep.pair_keys), rel, abs_cny, by_pair_day)
     allocated = ref_paid + alloc
     full = (amount_due > 0) & within(amount_due, allocated, rel, abs_cny)
     by_ref = (amount_due > 0) & within(amount_due, ref_paid, rel, abs_cny)
@@ -137,50 +144,71 @@ def verify(prep: Prepared, params: GraphParams) -> Verification:
     )
 
 
+def _infer(
+    todo: np.ndarray, by_pair_day: I64, pair: I64, day: I64, amts: tuple[F64, ...],
+    r_pair: I64, r_day: I64, r_amt: F64, lo: int, hi: int, rel: float, abs_cny: float,
+) -> I64:
+    """match_window for the invoices that `todo` marks (those no reference settled)."""
+    out = np.full(pair.size, -1, dtype=np.int64)
+    sub = np.flatnonzero(todo)
+    if sub.size == 0:
+        return out
+    local = np.full(pair.size, -1, dtype=np.int64)
+    local[sub] = np.arange(sub.size)
+    order = local[by_pair_day]
+    order = order[order >= 0]  # the (pair, day) order restricted to the subset
+    out[sub] = match_window(pair[sub], day[sub], tuple(a[sub] for a in amts), r_pair, r_day,
+                            r_amt, lo, hi, rel, abs_cny, l_order=order)
+    return out
+
+
 def _allocate(
     i_pair: I64, i_day: I64, due: F64, p_pair: I64, p_day: I64, p_amt: F64, n_pairs: int,
-    rel: float, abs_cny: float,
+    rel: float, abs_cny: float, io: I64 | None = None,
 ) -> tuple[F64, I64]:
     """Oldest-first allocation per pair; returns the amount allocated to each invoice and the
-    day of the payment that completed it (NAT_DAY when not completed)."""
+    day of the payment that completed it (NAT_DAY when not completed).
+
+    `io` is the invoices' stable (pair, day) order when the caller has it. Payment amounts are
+    never negative, so the running total of all payments in (pair, day) order rises
+    monotonically across pairs too: the payment completing an invoice is one sorted search
+    for (pair's running total before it + the invoice's cumulative due less tolerance).
+    """
     ni, npay = i_pair.size, p_pair.size
     alloc = np.zeros(ni)
     done_day = np.full(ni, NAT_DAY, dtype=np.int64)
     if ni == 0 or npay == 0:
         return alloc, done_day
     ic, pc = i_pair, p_pair  # dense pair codes
-
-    io = np.lexsort((np.arange(ni), i_day, ic))
-    cum_i = np.cumsum(due[io])
-    start_i = np.r_[0.0, cum_i][np.searchsorted(ic[io], ic[io], side="left")]
+    if io is None:
+        io = pair_day_order(ic, i_day)
+    ic_s = ic[io]
+    due_s = due[io]
+    cum_i = np.cumsum(due_s)
+    grp_start = np.flatnonzero(np.r_[True, ic_s[1:] != ic_s[:-1]])
+    grp_len = np.diff(np.r_[grp_start, ni])
+    start_i = np.repeat(np.r_[0.0, cum_i][grp_start], grp_len)
     c_incl = cum_i - start_i
-    c_prev = c_incl - due[io]
+    del cum_i, start_i
+    c_prev = c_incl - due_s
     total_paid = np.bincount(pc, weights=p_amt, minlength=n_pairs)
-    a = np.clip(total_paid[ic[io]] - c_prev, 0.0, due[io])
-    alloc[io] = a
+    alloc[io] = np.clip(total_paid[ic_s] - c_prev, 0.0, due_s)
+    del c_prev
 
-    po = np.lexsort((np.arange(npay), p_day, pc))
+    threshold = c_incl - np.maximum(rel * due_s, abs_cny)  # completed within tolerance
+    del c_incl, due_s
+    po = pair_day_order(pc, p_day)
+    pc_s = pc[po]
     cum_p = np.cumsum(p_amt[po])
-    start_p = np.r_[0.0, cum_p][np.searchsorted(pc[po], pc[po], side="left")]
-    cp = cum_p - start_p
-    threshold = c_incl - np.maximum(rel * due[io], abs_cny)  # completed within tolerance
-    vals = np.concatenate([threshold, cp])
-    grp = np.concatenate([ic[io], pc[po]])
-    typ = np.concatenate([np.zeros(ni, np.int8), np.ones(npay, np.int8)])
-    order = np.lexsort((typ, vals, grp))
-    t_sorted = typ[order]
-    pos = np.where(t_sorted == 1, np.arange(order.size), order.size)
-    nxt = np.minimum.accumulate(pos[::-1])[::-1]
-    inv_at = np.flatnonzero(t_sorted == 0)
-    j = nxt[inv_at]
-    ok = j < order.size
-    jj = np.where(ok, j, 0)
-    ok &= grp[order[jj]] == grp[order[inv_at]]
-    pay_pos = order[jj] - ni  # position in the po-sorted payments
-    inv_pos = order[inv_at]  # position in the io-sorted invoices
-    day_sorted = p_day[po]
+    # per pair: where its payments begin and end in po order, and the running total before it
+    p_first = np.searchsorted(pc_s, ic_s, side="left")
+    threshold += np.where(p_first > 0, cum_p[np.maximum(p_first - 1, 0)], 0.0)
+    j = np.maximum(np.searchsorted(cum_p, threshold, side="left"), p_first)
+    del threshold, p_first, cum_p
+    ok = j < np.searchsorted(pc_s, ic_s, side="right")
+    del pc_s, ic_s
     got = np.full(ni, NAT_DAY, dtype=np.int64)
-    got[inv_pos[ok]] = day_sorted[pay_pos[ok]]
+    got[ok] = p_day[po[j[ok]]]
     done_day[io] = got
     return alloc, done_day
 
