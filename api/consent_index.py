@@ -11,15 +11,13 @@ same bound the old cache gave.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import threading
 from datetime import date, datetime, timedelta
 
-import anyio.to_thread
 from sqlalchemy import Engine, func, select
 
+from api.poller import Poller
 from store.consents import Consent
 from store.service_tables import as_utc, consents, utcnow
 
@@ -53,14 +51,13 @@ def _rank(c: Consent) -> tuple[date, int]:
 class ConsentIndex:
     def __init__(self, engine: Engine, *, poll_seconds: float = 0.5) -> None:
         self._engine = engine
-        self._poll = poll_seconds
+        self._poller = Poller(self.refresh, poll_seconds, "consent-poller")
         self._by_bank: dict[str, dict[str, list[Consent]]] = {}  # bank -> firm -> consents
         self._max_id = 0
         self._since: datetime | None = None
         self._withdrawn: set[int] = set()
         self._lock = threading.Lock()  # the poll thread and the event loop both write
         self.loaded = False
-        self._task: asyncio.Task[None] | None = None
 
     # --- reading (event loop, no I/O) -----------------------------------------------------
     def in_force(self, bank_org: str, firm_id: str, day: date) -> Consent | None:
@@ -137,24 +134,8 @@ class ConsentIndex:
 
     # --- the poller ----------------------------------------------------------------------
     async def start(self) -> None:
-        """Load, then poll; the poller starts even if loading failed (e.g. not migrated yet)."""
-        try:
-            await anyio.to_thread.run_sync(self.refresh)
-        finally:
-            self._task = asyncio.create_task(self._run(), name="consent-poller")
+        await self._poller.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._poll)
-            try:
-                await anyio.to_thread.run_sync(self.refresh)
-            except Exception:
-                log.exception("polling consents failed; keeping the consents in memory")
+        await self._poller.stop()
 

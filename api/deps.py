@@ -24,6 +24,7 @@ from api.ratelimit import RateLimiter, TokenBucketLimiter
 from api.scenario import ChampionCache
 from api.serving import ScoreService
 from api.settings import ApiSettings
+from store.db import session_scope
 
 
 @dataclass
@@ -60,13 +61,8 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 
 def get_session(engine: EngineDep) -> Iterator[Session]:
     """A session committed at the request boundary (and rolled back on error)."""
-    with Session(engine) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(engine) as session:
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

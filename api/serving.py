@@ -10,8 +10,6 @@ The rendered JSON of a firm's score is cached, since it is the same for every ba
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import io
 import json
 import logging
@@ -25,6 +23,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
+from api.poller import Poller
 from store.service_tables import feature_snapshots, scores
 from store.snapshots import (
     ModelState,
@@ -182,13 +181,12 @@ class ScoreService:
     ) -> None:
         self._engine = engine
         self._preload_max = preload_max
-        self._poll = poll_seconds
+        self._poller = Poller(self.refresh, poll_seconds, "model-poller")
         self._cache_size = cache_size
         self._cache: dict[tuple[str, date | None], ServedScore] = {}
         self.state = ModelState(None, None, 0, None, None)
         self.version: str | None = None
         self._latest: date | None = None
-        self._task: asyncio.Task[None] | None = None
 
     # --- which version ------------------------------------------------------------------
     def refresh(self) -> bool:
@@ -229,23 +227,10 @@ class ScoreService:
         return cache
 
     async def start(self) -> None:
-        await anyio.to_thread.run_sync(self.refresh)
-        self._task = asyncio.create_task(self._run(), name="model-poller")
+        await self._poller.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._poll)
-            try:
-                await anyio.to_thread.run_sync(self.refresh)
-            except Exception:
-                log.exception("polling the model state failed; keeping the current version")
+        await self._poller.stop()
 
     # --- one firm -------------------------------------------------------------------------
     def _load(self, firm_id: str, as_of: date | None) -> ServedScore:
