@@ -36,6 +36,8 @@ def main() -> None:
     ap.add_argument("--firms", type=int, default=50_000)
     ap.add_argument("--months", type=int, default=24)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--firm-holdout", type=float, default=0.2,
+                    help="share of firms kept out of training; out-of-time figures are on them")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
@@ -49,7 +51,7 @@ def main() -> None:
     data = build_dataset(res.frames, progress=progress)
     t_data = time.perf_counter() - t0
     t0 = time.perf_counter()
-    out = train_and_evaluate(data, progress=progress)
+    out = train_and_evaluate(data, firm_holdout=args.firm_holdout, progress=progress)
     t_train = time.perf_counter() - t0
     oracle = oracle_pd(res.truth["pd"], out.oot_data.X.index)
     have = ~np.isnan(oracle)
@@ -64,6 +66,9 @@ def main() -> None:
         "oot_rows_with_oracle": int(have.sum()),
         "oot_event_rate": m["oot_event_rate"],
         "oot_auc": m["oot_auc"],
+        "firm_holdout": args.firm_holdout,
+        "oot_all_firms_auc": m.get("oot_all_firms_auc"),
+        "n_trees": int(out.model.n_trees_),
         "oracle_auc": oracle_auc,
         "auc_share_of_oracle": model_auc_same / oracle_auc,
         "ablation_oot_auc": m.get("ablation_oot_auc"),

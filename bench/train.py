@@ -68,6 +68,8 @@ def main() -> None:
     ap.add_argument("--score-rows", type=int, default=1_000_000)
     ap.add_argument("--store", action="store_true", help="also save the scores into SQLite")
     ap.add_argument("--no-ablation", action="store_true")
+    # Every synthetic row is its own firm, so holding firms out only shrinks the training set.
+    ap.add_argument("--firm-holdout", type=float, default=0.0)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
@@ -85,7 +87,8 @@ def main() -> None:
             chaincredit_data_dir=Path(tmp) / "var",
         )
         t0 = time.perf_counter()
-        out = train_and_evaluate(data, oot_dates=2, ablation=not args.no_ablation, progress=progress)
+        out = train_and_evaluate(data, oot_dates=2, ablation=not args.no_ablation,
+                                 firm_holdout=args.firm_holdout, progress=progress)
         t_train = time.perf_counter() - t0
         t1 = time.perf_counter()
         logged = log_training_run(out, settings=settings, progress=progress)
@@ -97,6 +100,7 @@ def main() -> None:
             target_train_seconds=180,
             oot_auc=round(out.oot.auc, 4),
             n_trees=int(out.model.n_trees_),
+            train_rows=len(out.train_data),
             fit_seconds={k: round(v, 1) for k, v in out.seconds.items()},
             version=logged.version,
         )

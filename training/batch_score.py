@@ -7,6 +7,7 @@ per feature per chunk), never one `json.dumps` per firm.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from training.progress import Progress, report
 
@@ -36,22 +39,51 @@ def _json_lines(frame: pd.DataFrame) -> ObjArray:
     return np.asarray(text.rstrip("\n").split("\n"), dtype=object)
 
 
+POINT_DECIMALS = 8  # 60 features × 0.5e-8 rounding stays far inside the 1e-6 additivity
+
+
+def _number_text(values: npt.ArrayLike, decimals: int | None = None) -> pa.Array:
+    """JSON number text per value (shortest round-trip form, by Arrow's C++ cast); "null" for
+    NaN and ±inf, which JSON cannot carry."""
+    v = np.asarray(values, dtype=np.float64)
+    if decimals is not None:
+        v = np.round(v, decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
+    arr = pa.array(v, mask=~np.isfinite(v))
+    return pc.fill_null(pc.cast(arr, pa.string()), "null")
+
+
+def _value_text(col: pd.Series) -> pa.Array:
+    """A feature's values as JSON text: numbers as numbers, categories as JSON strings."""
+    if pd.api.types.is_bool_dtype(col.dtype) or pd.api.types.is_numeric_dtype(col.dtype):
+        return _number_text(col.to_numpy(dtype=np.float64, na_value=np.nan))
+    codes, uniques = pd.factorize(col.astype(object), use_na_sentinel=True)
+    quoted = np.asarray([json.dumps(str(u), ensure_ascii=False) for u in uniques] + ["null"],
+                        dtype=object)
+    return pa.array(quoted[codes], type=pa.string())  # code -1 (missing) picks the "null"
+
+
 def points_json(model: Any, X: pd.DataFrame, points: pd.DataFrame) -> ObjArray:
-    """Per row: [{"feature", "family", "value", "points"}, …] over all model features."""
+    """Per row: [{"feature", "family", "value", "points"}, …] over all model features.
+
+    Built column-wise with Arrow compute: each feature's constant head is written once, its
+    values and points are formatted by one C++ cast each, and the pieces are joined per row in
+    one element-wise join; no Python code runs per row or per value.
+    """
     n = len(points)
-    out = np.full(n, "[", dtype=object)
-    for j, name in enumerate(model.feature_names_):
+    if n == 0:
+        return np.empty(0, dtype=object)
+    pieces: list[pa.Array] = []
+    for name in model.feature_names_:
         spec = model.feature_specs_.get(name)
-        col = pd.DataFrame(
-            {
-                "feature": np.full(n, name, dtype=object),
-                "family": np.full(n, spec.family if spec else "other", dtype=object),
-                "value": X[name].to_numpy() if name in X else np.full(n, np.nan),
-                "points": points[name].to_numpy(dtype=np.float64),
-            }
-        )
-        out = out + ("," if j else "") + _json_lines(col)
-    return np.asarray(out + "]", dtype=object)
+        family = spec.family if spec else "other"
+        head = (f'{{"feature":{json.dumps(name, ensure_ascii=False)},'
+                f'"family":{json.dumps(family, ensure_ascii=False)},"value":')
+        value = _value_text(X[name]) if name in X else pa.array(["null"] * n, type=pa.string())
+        pts = _number_text(points[name].to_numpy(dtype=np.float64), POINT_DECIMALS)
+        pieces.append(pc.binary_join_element_wise(head, value, ',"points":', pts, "}", ""))
+    body = pc.binary_join_element_wise(*pieces, ",")
+    rows = pc.binary_join_element_wise("[", body, "]", "")
+    return np.asarray(rows.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def reasons_json(summary: pd.DataFrame, top_n: int) -> ObjArray:
@@ -174,7 +206,6 @@ def score_one(
 ) -> dict[str, Any]:
     """One firm's explained score with the champion: the stored one when batch scoring has run,
     else computed from the snapshot (same numbers, the same code path)."""
-    import json
 
     from store.snapshots import get_score, load_snapshot
     from training.registry import load_champion

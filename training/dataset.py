@@ -180,15 +180,16 @@ class PointInTimeDataset:
     def __len__(self) -> int:
         return len(self.X)
 
-    def _take(self, mask: np.ndarray) -> PointInTimeDataset:
+    def take(self, mask: np.ndarray) -> PointInTimeDataset:
+        """The rows where the boolean `mask` holds."""
         return PointInTimeDataset(self.X.loc[mask], self.y.loc[mask], self.horizon_months)
 
     def labelled(self) -> PointInTimeDataset:
-        return self._take(self.y.notna().to_numpy(dtype=bool))
+        return self.take(self.y.notna().to_numpy(dtype=bool))
 
     def on_dates(self, dates: Iterable[date]) -> PointInTimeDataset:
         wanted = pd.DatetimeIndex([_ts(d) for d in dates])
-        return self._take(self.X.index.get_level_values("as_of").isin(wanted))
+        return self.take(self.X.index.get_level_values("as_of").isin(wanted))
 
     def split_out_of_time(
         self, *, oot_dates: int | None = None, oot_fraction: float = 0.25
@@ -314,9 +315,16 @@ def build_dataset_from_database(
     progress: Progress | None = None,
 ) -> PointInTimeDataset:
     """A dataset from the database, through the same snapshots serving reads: a stored snapshot
-    for T is reused, a missing one is computed (load → build → save) first."""
+    for T is reused, a missing one is computed and saved first.
+
+    The documents are read once, as of the last date missing a snapshot, and cut in memory per
+    T (training.flows.FlowCache): reading them again for every T cost ~9 s a date on SQLite
+    for 3,000 firms, twenty times the feature computation itself. The result equals computing
+    each snapshot from its own database read (tests/training/test_database_dataset.py)."""
     from store.loaders import latest_document_date, load_credit_events
-    from training.snapshot import data_span_in_database, ensure_snapshot
+    from store.snapshots import load_snapshot, save_snapshot, snapshot_dates
+    from training.flows import FlowCache
+    from training.snapshot import data_span_in_database
 
     last = latest_document_date(engine)
     if last is None:
@@ -329,11 +337,20 @@ def build_dataset_from_database(
             first, last, horizon_months=horizon_months, min_history_months=min_history_months
         )
     events = load_credit_events(engine)
+    stored = set() if recompute else set(snapshot_dates(engine))
+    missing = [t for t in snap if t not in stored]
+    cache = FlowCache(engine, max(missing)) if missing else None
+    fn = _default_feature_fn(graph_params)
 
     def per_date() -> Iterable[tuple[date, pd.DataFrame]]:
         for i, t in enumerate(snap):
             report(progress, i, len(snap), f"snapshot {t}")
-            yield t, ensure_snapshot(engine, t, graph_params=graph_params, recompute=recompute)
+            if cache is None or t in stored:
+                yield t, load_snapshot(engine, t)
+                continue
+            features = fn(cache.as_of(t), t)
+            save_snapshot(engine, t, features, None)
+            yield t, features
         report(progress, len(snap), len(snap), "snapshots done")
 
     return assemble(per_date(), events, last, horizon_months=horizon_months)

@@ -45,6 +45,10 @@ _REQUIREMENTS = ("mlflow", "lightgbm", "scikit-learn", "pandas", "numpy", "scipy
 class PromotionRefused(Exception):
     """The challenger did not earn the champion alias; the message says why."""
 
+    def __init__(self, message: str, challenger_version: str | None = None) -> None:
+        super().__init__(message)
+        self.challenger_version = challenger_version
+
 
 def pip_requirements() -> list[str]:
     out = []
@@ -318,13 +322,14 @@ def promote(
     champion = _version_by_alias(client, name, CHAMPION)
     ch_version = str(challenger.version)
     if champion is not None and str(champion.version) == ch_version:
-        raise PromotionRefused(f"version {ch_version} is already the champion")
+        raise PromotionRefused(f"version {ch_version} is already the champion", ch_version)
     metrics = client.get_run(challenger.run_id).data.metrics
     psi_value = float(metrics.get("psi_train_oot", float("nan")))
     if not psi_value < PSI_LIMIT:  # also refuses a missing (NaN) PSI
         raise PromotionRefused(
             f"challenger version {ch_version} has PSI {psi_value:.3f} between training and "
-            f"out-of-time scores; it must be below {PSI_LIMIT}"
+            f"out-of-time scores; it must be below {PSI_LIMIT}",
+            ch_version,
         )
     data = PointInTimeDataset.from_frame(_oot_rows(client, challenger.run_id)).labelled()
     y = data.y.to_numpy(dtype=np.float64)
@@ -340,14 +345,16 @@ def promote(
         if missing:
             raise PromotionRefused(
                 f"champion version {champ_version} needs features the challenger's out-of-time "
-                f"data lacks ({', '.join(missing[:5])}); the two cannot be compared"
+                f"data lacks ({', '.join(missing[:5])}); the two cannot be compared",
+                ch_version,
             )
         champ_auc = auc(y, champ_model.predict_proba(data.X)[:, 1])
         if ch_auc - champ_auc < margin:
             raise PromotionRefused(
                 f"challenger version {ch_version} AUC {ch_auc:.4f} does not beat champion version "
                 f"{champ_version} AUC {champ_auc:.4f} by the margin {margin} on the same "
-                f"{len(y):,} out-of-time rows"
+                f"{len(y):,} out-of-time rows",
+                ch_version,
             )
         reason = (
             f"challenger version {ch_version} AUC {ch_auc:.4f} beats champion version "

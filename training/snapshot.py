@@ -48,6 +48,13 @@ def data_span_in_database(engine: Engine) -> tuple[date, date]:
     return data_span(loaders.load_flows(engine, last))
 
 
+def _load(engine: Engine, as_of: date, as_known_at: datetime | None) -> dict[str, pd.DataFrame]:
+    from store.loaders import load_flows
+
+    # The loader already cuts at T; cutting again costs little and keeps the guarantee local.
+    return frames_as_of(load_flows(engine, as_of, as_known_at=as_known_at), as_of)
+
+
 def compute_snapshot(
     engine: Engine,
     as_of: date,
@@ -57,11 +64,8 @@ def compute_snapshot(
 ) -> pd.DataFrame:
     """Features as of `as_of` from the database (nothing saved)."""
     from models.features import build_feature_frame
-    from store.loaders import load_flows
 
-    frames = load_flows(engine, as_of, as_known_at=as_known_at)
-    # The loader already cuts at T; cutting again costs little and keeps the guarantee local.
-    return build_feature_frame(frames_as_of(frames, as_of), as_of, graph_params)
+    return build_feature_frame(_load(engine, as_of, as_known_at), as_of, graph_params)
 
 
 def build_snapshot(
@@ -70,12 +74,22 @@ def build_snapshot(
     *,
     graph_params: Any = None,
     as_known_at: datetime | None = None,
+    extras: bool = True,
 ) -> pd.DataFrame:
-    """Compute the snapshot for `as_of` and replace the stored one; returns the features."""
-    from store.snapshots import save_snapshot
+    """Compute the snapshot for `as_of` and replace the stored one; returns the features.
 
-    features = compute_snapshot(engine, as_of, graph_params=graph_params, as_known_at=as_known_at)
-    save_snapshot(engine, as_of, features, None)
+    With `extras` (the serving snapshot of `chaincredit features`) each firm's tier, the core
+    firms it depends on and its red flags are stored beside its features (training.extras), so
+    the score response can show them without touching the graph. Training snapshots skip them.
+    """
+    from models.features import build_feature_frame
+    from store.snapshots import save_snapshot
+    from training.extras import snapshot_extras
+
+    frames = _load(engine, as_of, as_known_at)
+    features = build_feature_frame(frames, as_of, graph_params)
+    extra = snapshot_extras(frames, as_of, features.index, graph_params) if extras else None
+    save_snapshot(engine, as_of, features, extra)
     return features
 
 
@@ -87,4 +101,4 @@ def ensure_snapshot(
 
     if not recompute and as_of in set(snapshot_dates(engine)):
         return load_snapshot(engine, as_of)
-    return build_snapshot(engine, as_of, graph_params=graph_params)
+    return build_snapshot(engine, as_of, graph_params=graph_params, extras=False)

@@ -77,6 +77,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
         recompute: Annotated[bool, typer.Option(help="Recompute stored snapshots.")] = False,
         ablation: Annotated[bool, typer.Option(help="Also train without graph features.")] = True,
+        firm_holdout: Annotated[
+            float, typer.Option(min=0.0, max=0.9, help="Share of firms kept out of training and "
+                                "judged out of time (0: split by date only).")
+        ] = 0.2,
         register_model: Annotated[
             bool, typer.Option("--register/--no-register", help="Register as the challenger.")
         ] = True,
@@ -97,12 +101,20 @@ def register(app: typer.Typer) -> None:
                     engine, parse_dates(snapshots), recompute=recompute, progress=bar
                 )
             with progress_bar("training", enabled=not as_json) as bar:
-                outcome = train_and_evaluate(data, oot_dates=oot_dates, ablation=ablation, progress=bar)
+                outcome = train_and_evaluate(data, oot_dates=oot_dates, ablation=ablation,
+                                             firm_holdout=firm_holdout, progress=bar)
             with progress_bar("MLflow", enabled=not as_json) as bar:
                 logged = log_training_run(outcome, register=register_model, progress=bar)
         except (ValueError, LookupError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
+        if logged.version is not None:
+            from training.audit import REGISTER, audit_model_action
+
+            audit_model_action(engine, REGISTER, model_version=logged.version, detail={
+                "alias": "challenger", "run_id": logged.run_id,
+                "oot_auc": outcome.oot.auc, "psi_train_oot": outcome.psi,
+            })
         result = {
             "run_id": logged.run_id,
             "model_version": logged.version,
@@ -123,6 +135,8 @@ def register(app: typer.Typer) -> None:
             "Brier": m["oot_brier"],
             "ECE": m["oot_ece"],
             "PSI train vs OOT": m["psi_train_oot"],
+            "AUC on all out-of-time firms (seen in training too)": m.get(
+                "oot_all_firms_auc", float("nan")),
             "AUC without graph features": m.get("ablation_oot_auc", float("nan")),
             "graph features' AUC gain": m.get("graph_auc_gain", float("nan")),
             "MLflow run": logged.run_id,

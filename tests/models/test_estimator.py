@@ -31,7 +31,7 @@ def test_params_are_stored_untouched_and_clone_works() -> None:
     assert c.get_params()["num_leaves"] == 7 and c.get_params()["calibration_folds"] == 3
     assert not hasattr(c, "booster_")
     c.set_params(learning_rate=0.1)
-    assert c.learning_rate == 0.1 and m.learning_rate == 0.05
+    assert c.learning_rate == 0.1 and m.learning_rate is None  # None: chosen by size in fit
 
 
 @pytest.mark.parametrize(

@@ -72,15 +72,27 @@ def test_json_escapes_quotes_and_chinese() -> None:
 
 @pytest.mark.slow
 def test_score_all_stores_and_score_one_reads(tmp_path: Path, snapshot: pd.DataFrame,
-                                              outcome: TrainOutcome, mlflow_settings) -> None:
+                                              outcome: TrainOutcome) -> None:
     from store.db import make_engine, upgrade
     from store.snapshots import get_score, save_snapshot
     from training import registry
+    from training.settings import TrainingSettings
+
+    # Its own MLflow store: the registry tests count versions in the session-wide one.
+    mlflow_settings = TrainingSettings(
+        mlflow_tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+        mlflow_artifact_root=(tmp_path / "artifacts").as_uri(),
+        chaincredit_data_dir=tmp_path / "var",
+        registered_model_name="chaincredit-scoring-test",
+        experiment_name="chaincredit-scoring-test",
+    )
 
     engine = make_engine(f"sqlite:///{tmp_path / 'cc.db'}")
     upgrade(engine)
     day = date(2023, 6, 30)
-    save_snapshot(engine, day, snapshot.head(300))
+    stored_rows = snapshot.head(300)  # the out-of-time firms are the held-out fifth
+    assert len(stored_rows) > 200
+    save_snapshot(engine, day, stored_rows)
     try:
         registry.load_champion(settings=mlflow_settings)
     except LookupError:
@@ -91,7 +103,7 @@ def test_score_all_stores_and_score_one_reads(tmp_path: Path, snapshot: pd.DataF
     fresh = batch_score.score_one(engine, firm, day, settings=mlflow_settings)
     assert fresh["stored"] is False
     res = batch_score.score_all(engine, day, out=tmp_path / "s.csv", settings=mlflow_settings)
-    assert res.n_firms == 300 and res.model_version == champion.version
+    assert res.n_firms == len(stored_rows) and res.model_version == champion.version
     stored = get_score(engine, firm, champion.version, day)
     assert stored is not None
     assert stored.score == pytest.approx(fresh["score"], abs=1e-9)
@@ -100,4 +112,12 @@ def test_score_all_stores_and_score_one_reads(tmp_path: Path, snapshot: pd.DataF
     assert sum(p["points"] for p in again["points"]) + again["base_points"] == pytest.approx(
         again["score"], abs=1e-6
     )
-    assert len(pd.read_csv(tmp_path / "s.csv")) == 300
+    assert len(pd.read_csv(tmp_path / "s.csv")) == len(stored_rows)
+
+
+def test_json_text_of_numbers_and_categories() -> None:
+    nums = batch_score._number_text(np.array([1.5, np.nan, np.inf, -0.0, 1e-7, -2.123456789]), 8)
+    assert nums.to_pylist() == ["1.5", "null", "null", "0", "1e-7", "-2.12345679"]
+    assert [json.loads(t) for t in nums.to_pylist()] == [1.5, None, None, 0, 1e-7, -2.12345679]
+    cats = batch_score._value_text(pd.Series(["C", None, 'say "hi"', "C"], dtype=object))
+    assert [json.loads(t) for t in cats.to_pylist()] == ["C", None, 'say "hi"', "C"]

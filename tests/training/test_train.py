@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.training.conftest import FAST_MODEL
@@ -51,5 +52,22 @@ def test_unlabelled_rows_ignored_and_single_class_rejected() -> None:
     blank = data.y.astype("Float64")
     blank.iloc[: len(blank) // 3] = np.nan
     partial = type(data)(data.X, blank.astype("Int8"))
-    out = train_and_evaluate(partial, model_params=FAST_MODEL, oot_dates=1, ablation=False)
+    out = train_and_evaluate(partial, model_params=FAST_MODEL, oot_dates=1, ablation=False,
+                             firm_holdout=0.0)
     assert len(out.train_data) + len(out.oot_data) == partial.y.notna().sum()
+
+
+def test_out_of_time_firms_were_never_trained_on(outcome: TrainOutcome) -> None:
+    from training.train import held_out_firms
+
+    train_firms = set(outcome.train_data.X.index.get_level_values("firm_id"))
+    oot_firms = set(outcome.oot_data.X.index.get_level_values("firm_id"))
+    assert outcome.firm_holdout == 0.2
+    assert not train_firms & oot_firms
+    n_all = len(train_firms | oot_firms)
+    assert 0.1 < len(oot_firms) / n_all < 0.3
+    m = outcome.metrics()
+    assert m["oot_all_firms_n"] > m["oot_n"] and 0.5 < m["oot_all_firms_auc"] <= 1.0
+    ids = pd.Index([f"F{i}" for i in range(50)])
+    np.testing.assert_array_equal(held_out_firms(ids, 0.3), held_out_firms(ids[::-1], 0.3)[::-1])
+    assert not held_out_firms(ids, 0.0).any()
