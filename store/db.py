@@ -60,11 +60,26 @@ def _sqlite_autocommit_off(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:
-    # IMMEDIATE takes the write lock at BEGIN. A deferred transaction that reads and then writes
-    # fails at once with "database is locked" when another writer got in between (the busy
-    # timeout does not apply to that upgrade); an immediate one waits its turn instead. In WAL
-    # mode readers of other connections are not blocked by it.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Readers begin DEFERRED so that, in WAL mode, they never take a lock (pollers and score
+    # reads must not queue behind the audit writer). A transaction that reads and then writes
+    # asks for IMMEDIATE through `write_transaction`: a deferred one would fail at once with
+    # "database is locked" when another writer got in between, as the busy timeout does not
+    # cover that lock upgrade.
+    mode = "IMMEDIATE" if conn.get_execution_options().get(_WRITE_OPTION) else "DEFERRED"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+_WRITE_OPTION = "chaincredit_write"
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[sa.Connection]:
+    """A transaction that will write after reading: on SQLite it takes the write lock at BEGIN
+    (waiting up to the busy timeout for it); on PostgreSQL it is an ordinary transaction."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{_WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
 
 
 def _alembic_config(connection: sa.Connection | None = None, url: str | None = None) -> Any:

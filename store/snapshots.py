@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, delete, func, insert, select, update
 
+from store.db import write_transaction
 from store.service_tables import as_utc, feature_snapshots, model_state, scores, utcnow
 
 SCORE_COLUMNS = ("firm_id", "pd", "score", "grade", "limit", "base_points", "points", "reasons")
@@ -292,7 +293,7 @@ def bump_model_state(engine: Engine, champion_version: str | None, *, by: str) -
 
     Passing the same version again still bumps: that is what a reload means."""
     now = utcnow()
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         row = conn.execute(
             select(model_state).where(model_state.c.id == 1).with_for_update()
         ).first()
