@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -381,6 +383,30 @@ def bench_mlflow(settings: Any, rows: pd.DataFrame, args: argparse.Namespace, wo
                 proc.wait()
 
 
+@contextlib.contextmanager
+def _database(work: Path, postgres: bool) -> Iterator[str]:
+    """A SQLite file in the work folder, or a uniquely named PostgreSQL database dropped after."""
+    if not postgres:
+        yield f"sqlite:///{work / 'serve.db'}"
+        return
+    import uuid
+
+    import sqlalchemy as sa
+
+    admin_url = sa.make_url(os.environ.get(
+        "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"chaincredit_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=10.0)
@@ -391,6 +417,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-mlflow", action="store_true", help="skip the mlflow models serve comparison")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
+    ap.add_argument("--postgres", action="store_true",
+                    help="serve from a fresh PostgreSQL database (TEST_DATABASE_URL's server) "
+                    "instead of SQLite: the set-up for more than one worker")
     args = ap.parse_args()
     # One OpenMP thread for LightGBM here and in the servers: on a shared 2-core machine a
     # second spinning thread slows training and every prediction (issue 6).
@@ -404,9 +433,9 @@ def main() -> None:
         from training.registry import load_champion
 
         version = load_champion(settings=settings).version
-        url = f"sqlite:///{work / 'serve.db'}"
-        token = seed_database(url, rows, scores, version)
-        cc = bench_chaincredit(url, token, rows.index.tolist(), args, work)
+        with _database(work, args.postgres) as url:
+            token = seed_database(url, rows, scores, version)
+            cc = bench_chaincredit(url, token, rows.index.tolist(), args, work)
         ml = [] if args.no_mlflow else bench_mlflow(settings, rows, args, work)
     result: dict[str, Any] = {
         "workers": args.workers, "connections": args.connections, "seconds": args.seconds,
