@@ -236,23 +236,27 @@ def copy_into_postgres(
     assert raw is not None
     quoted = ", ".join(f'"{c}"' for c in names)
     binary = column_types is not None and pgbinary.supported(column_types)
+    layout = None
     if binary:
         assert column_types is not None
-        columns_order, encoded = pgbinary.encode_columns(column_types, [rows[c] for c in names])
-        quoted = ", ".join(f'"{names[i]}"' for i in columns_order)
+        layout = pgbinary.plan(column_types, [rows[c] for c in names])
+        quoted = ", ".join(f'"{names[i]}"' for i in layout.order)
     sql = f'COPY "{table_name}" ({quoted}) FROM STDIN (FORMAT {"binary" if binary else "csv"})'
     options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
     n = len(rows)
     done = 0
-    # The queued writer sends from a thread: the server parses one chunk while this side encodes
-    # the next, which is what two cores are for.
+    # The queued writer sends from a thread, so the server stores chunk k while this side
+    # encodes chunk k+1: the two cores work at once instead of taking turns.
     with raw.cursor() as cur, cur.copy(sql, writer=QueuedLibpqWriter(cur)) as cp:
-        if binary:
+        if layout is not None:
             index = np.arange(n, dtype=np.int64) if order is None else order
+            constant = set(layout.constants)
             cp.write(pgbinary.HEADER)
             for start in range(0, n, chunk_rows):
                 part = index[start : start + chunk_rows]
-                cp.write(pgbinary.encode_rows(encoded, part))
+                columns = [None if i in constant else rows[c].take(part)
+                           for i, c in enumerate(names)]
+                cp.write(pgbinary.encode_chunk(layout, columns, len(part)))
                 done += len(part)
                 if progress is not None:
                     progress(done, n)
@@ -350,8 +354,10 @@ def executemany_into_sqlite(
     *,
     chunk_rows: int = CHUNK_ROWS,
     progress: Progress | None = None,
+    order: npt.NDArray[np.int64] | None = None,
 ) -> None:
-    """Insert rows with the driver's executemany, on the caller's connection and transaction.
+    """Insert rows with the driver's executemany, on the caller's connection and transaction,
+    in the row `order` given (frame order by default).
 
     Binding a value costs about a microsecond, so a column with one value for the whole chunk
     (the batch id, the stamp, the version, the uploader, a currency, an empty optional field) is
@@ -362,8 +368,10 @@ def executemany_into_sqlite(
     types = _field_of_column(kind)
     cur = raw.cursor()
     done = 0
+    index = np.arange(len(rows), dtype=np.int64) if order is None else order
     try:
-        for chunk in _chunks(rows, chunk_rows):
+        for start in range(0, len(rows), chunk_rows):
+            chunk = rows.take(index[start : start + chunk_rows])
             bound: list[str] = []
             slots: list[str] = []
             for col in names:
@@ -401,11 +409,11 @@ def stage_rows(
     order: npt.NDArray[np.int64] | None = None,
 ) -> None:
     """Write `names` columns of `rows` into `table_name`: COPY on PostgreSQL (binary when the
-    column types are given, rows in `order`), executemany elsewhere (frame order); both inside
-    the caller's transaction."""
+    column types are given), executemany elsewhere; rows in `order` (frame order by default),
+    inside the caller's transaction."""
     if conn.dialect.name == "postgresql":
         copy_into_postgres(conn, table_name, kind, rows, names, chunk_rows=chunk_rows,
                            progress=progress, column_types=column_types, order=order)
     else:
         executemany_into_sqlite(conn, table_name, kind, rows, names, chunk_rows=chunk_rows,
-                                progress=progress)
+                                progress=progress, order=order)

@@ -12,6 +12,8 @@ a trailing int16 -1. Dates are days since 2000-01-01, timestamps microseconds si
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -112,52 +114,74 @@ def _constant(values: pd.Series) -> bool:
     return not missing.any() and bool(values.eq(values.iloc[0]).all())
 
 
-def encode_columns(
-    column_types: list[sa.types.TypeEngine[object]], columns: list[pd.Series]
-) -> tuple[list[int], pa.Array]:
-    """Every row of the batch as its binary COPY tuple, joined by Arrow in C; rows are picked
-    from it in any order by `encode_rows`. Returns the column order used, which the COPY
-    statement must follow: the fixed-width columns without NULLs come first, as one block
-    built in numpy, and a column with one value throughout is encoded once, not per row."""
-    n = len(columns[0]) if columns else 0
-    if n == 0:
-        return list(range(len(columns))), pa.array([], type=pa.large_binary())
-    block_cols: list[int] = []
-    blocks: list[npt.NDArray[np.uint8]] = []
-    rest_cols: list[int] = []
-    rest: list[pa.Array | pa.Scalar] = []
+@dataclass(frozen=True)
+class Layout:
+    """How a batch's rows are encoded, decided once for the whole batch so that every chunk
+    is encoded the same way and one COPY statement (one column list) serves them all: the
+    fixed-width columns without NULLs first, as one block built in numpy, then the others;
+    a column with one value throughout is encoded once, not per row."""
+
+    column_types: tuple[sa.types.TypeEngine[object], ...]
+    block: tuple[int, ...]  # fixed-width, never NULL: one numpy block
+    rest: tuple[int, ...]  # text, or with NULLs, or constant: Arrow fields in this order
+    constants: dict[int, bytes]  # column -> its one encoded field (length + bytes)
+
+    @property
+    def order(self) -> list[int]:
+        """Column positions in the order the COPY statement must list them."""
+        return [*self.block, *self.rest]
+
+
+def plan(column_types: list[sa.types.TypeEngine[object]], columns: list[pd.Series]) -> Layout:
+    """The layout of a batch (see Layout); looks at every value once, encodes nothing."""
+    block: list[int] = []
+    rest: list[int] = []
+    constants: dict[int, bytes] = {}
     for i, (t, c) in enumerate(zip(column_types, columns, strict=True)):
         if _constant(c):
-            rest_cols.append(i)
-            rest.append(_field(t, c.iloc[:1])[0])
-            continue
-        cells = _numeric_cells(t, c) if c.notna().all() else None
-        if cells is not None:
-            block_cols.append(i)
-            blocks.append(cells)
+            rest.append(i)
+            constants[i] = bytes(_field(t, c.iloc[:1])[0].as_py())
+        elif _numeric_cells(t, c.iloc[:0]) is not None and c.notna().all():
+            block.append(i)
         else:
-            rest_cols.append(i)
-            rest.append(_field(t, c))
-    count = pa.scalar(len(columns).to_bytes(2, "big"), pa.large_binary())
-    head = [count]
-    if blocks:
-        head.append(_as_fields(np.hstack(blocks)))
-    joined = pc.binary_join_element_wise(*head, *rest, _NOTHING)
-    if isinstance(joined, pa.Scalar):  # every column constant (a one-row batch, say)
-        joined = pa.array([joined.as_py()] * n, type=pa.large_binary())
-    return block_cols + rest_cols, joined
+            rest.append(i)
+    return Layout(tuple(column_types), tuple(block), tuple(rest), constants)
 
 
-def encode_rows(encoded: pa.Array, order: npt.NDArray[np.int64]) -> bytes | memoryview:
-    """The binary COPY body (no header, no trailer) of rows `order`, back to back."""
-    if len(order) == 0:
+def encode_chunk(layout: Layout, columns: list[pd.Series | None], n: int) -> bytes | memoryview:
+    """The binary COPY body (no header, no trailer) of one chunk of `n` rows, joined by Arrow
+    in C. `columns` are the chunk's values of every column in the batch's column order, None
+    for the constant ones (their one field comes from the layout)."""
+    if n == 0:
         return b""
-    picked = encoded.take(pa.array(order))
-    if isinstance(picked, pa.ChunkedArray):
-        picked = picked.combine_chunks()
-    offsets = np.frombuffer(picked.buffers()[1], dtype=np.int64)[
-        picked.offset : picked.offset + len(picked) + 1
+    types = layout.column_types
+    head: list[pa.Array | pa.Scalar] = [
+        pa.scalar(len(columns).to_bytes(2, "big"), pa.large_binary())
     ]
-    data = picked.buffers()[2]
+    if layout.block:
+        blocks: list[npt.NDArray[np.uint8]] = []
+        for i in layout.block:
+            values = columns[i]
+            cells = None if values is None else _numeric_cells(types[i], values)
+            if cells is None:
+                raise ValueError(f"column {i} was planned as fixed-width but has no values")
+            blocks.append(cells)
+        head.append(_as_fields(np.hstack(blocks)))
+    for i in layout.rest:
+        fixed = layout.constants.get(i)
+        values = columns[i]
+        if fixed is not None:
+            head.append(pa.scalar(fixed, pa.large_binary()))
+        elif values is not None:
+            head.append(_field(types[i], values))
+        else:
+            raise ValueError(f"column {i} is not constant but has no values")
+    joined = pc.binary_join_element_wise(*head, _NOTHING)
+    if isinstance(joined, pa.Scalar):  # every column constant (a one-row batch, say)
+        return bytes(joined.as_py()) * n
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[
+        joined.offset : joined.offset + len(joined) + 1
+    ]
+    data = joined.buffers()[2]
     assert data is not None
     return memoryview(data)[int(offsets[0]) : int(offsets[-1])]

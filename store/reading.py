@@ -17,7 +17,7 @@ import pandas as pd
 from store.errors import RowError, StoreError
 from store.parsers.tabular import RawTable, read_csv, read_json, read_parquet, records_to_raw
 from store.records import INVOICES, KINDS, RecordKind, UnknownKindError, kind_named
-from store.validate import validate_frame
+from store.validate import validate_frame, validate_in_chunks
 
 FORMATS = ("csv", "json", "parquet", "xml")
 _CONTENT_TYPES = {
@@ -108,7 +108,7 @@ def _kind_from_filename(filename: str | None) -> RecordKind | None:
 def _validated(kind: RecordKind, table: RawTable) -> tuple[pd.DataFrame, list[RowError]]:
     if table.errors and table.frame.empty:
         return _empty_frame(kind), list(table.errors)
-    frame, errors = validate_frame(kind, table.frame, table.rows)
+    frame, errors = validate_in_chunks(kind, table.frame, table.rows)
     return frame, _merge(table.errors, errors)
 
 

@@ -175,3 +175,28 @@ def test_speed_100k_invoices(benchmark_rows=100_000):
     elapsed = time.perf_counter() - t0
     assert errors == [] and len(frame) == n
     assert elapsed < 8.0  # ~0.3 s on an idle core; generous for a shared machine
+
+
+def test_validating_in_chunks_on_threads_gives_the_same_frame_and_errors():
+    from store.validate import validate_in_chunks
+
+    rows = [_inv(invoice_id=f"I{i}", payable="" if i % 2 else "5.00", line_count=str(i % 4))
+            for i in range(11)]
+    raw = pd.DataFrame(rows).astype(str)
+    at = np.arange(2, 13)
+    whole, whole_errors = validate_frame(INVOICES, raw, at)
+    chunked, chunked_errors = validate_in_chunks(INVOICES, raw, at, chunk_rows=3, workers=2)
+    assert whole_errors == chunked_errors == []
+    pd.testing.assert_frame_equal(whole, chunked)
+
+    bad = [dict(r) for r in rows]
+    bad[1]["issue_date"] = "2024-02-30"  # first chunk
+    bad[5]["total"] = "999.00"  # second chunk
+    bad[10]["seller_id"] = "91500000MA5U000A9"  # last chunk (one row): wrong check character
+    raw = pd.DataFrame(bad).astype(str)
+    whole, whole_errors = validate_frame(INVOICES, raw, at)
+    chunked, chunked_errors = validate_in_chunks(INVOICES, raw, at, chunk_rows=3, workers=2)
+    assert [(e.row, e.field) for e in chunked_errors] == [
+        (3, "issue_date"), (7, "total"), (12, "seller_id")]
+    assert _errs(chunked_errors) == _errs(whole_errors)
+    assert chunked["_row"].tolist() == at.tolist()
