@@ -20,7 +20,13 @@ import pandas as pd
 import pyarrow as pa
 
 from store.errors import RowError
-from store.money import CURRENCY_DIGITS, NO_CURRENCY_MESSAGE, format_minor, to_minor
+from store.money import (
+    CURRENCY_DIGITS,
+    NO_CURRENCY_MESSAGE,
+    digit_table,
+    format_minor,
+    to_minor,
+)
 from store.parallel import CHUNK_ROWS, map_row_chunks
 from store.parties import party_problems
 from store.records import Field, FieldType, RecordKind
@@ -319,8 +325,9 @@ def _tolerance(digits: np.ndarray) -> np.ndarray:
     return np.where(digits >= 2, 10 ** np.maximum(digits - 2, 0), 0).astype(np.int64)
 
 
-def _money_text(minor: np.ndarray, currency: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    return format_minor(pd.Series(minor[idx]), pd.Series(currency[idx], dtype=object)).to_numpy()
+def _money_text(minor: np.ndarray, codes: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Amounts of rows `idx` as decimal text; `codes` are those rows' currencies."""
+    return format_minor(pd.Series(minor[idx]), pd.Series(codes, dtype=object)).to_numpy()
 
 
 def validate_frame(
@@ -381,19 +388,17 @@ def validate_frame(
         bad[f.name] = problem | (~present & f.required)
         out[f.name] = _typed(f, values, codes, good, text)
 
-    currency = np.asarray(
-        out.get("currency", pd.Series(np.full(n, None, dtype=object))), dtype=object
-    )
-    currency_ok = ~bad.get("currency", np.zeros(n, dtype=bool)) & pd.notna(currency)
+    currency = out.get("currency", pd.Series(np.full(n, None, dtype=object)))
+    currency_ok = ~bad.get("currency", np.zeros(n, dtype=bool)) & currency.notna().to_numpy()
+    # Minor digits per row, worked out once for every amount column (-1: no usable currency).
+    digits = np.where(currency_ok, digit_table(currency), -1)
     minors: dict[str, np.ndarray] = {}
     for f in kind.fields:
         if f.type is not FieldType.MONEY:
             continue
         text = texts[f.name]
         present = text.ne("").to_numpy(dtype=bool)
-        minor, money_msgs = to_minor(
-            text, pd.Series(np.where(currency_ok, currency, ""), dtype=object), required=f.required
-        )
+        minor, money_msgs = to_minor(text, None, digits=digits, required=f.required)
         m = money_msgs.to_numpy(dtype=object).copy()
         m[(~currency_ok) & (m == NO_CURRENCY_MESSAGE)] = None
         if f.required:
@@ -412,7 +417,7 @@ def validate_frame(
         out[f"{f.name}_minor"] = _nullable_int(mv, good, required=f.required)
 
     if kind.name == "invoices":
-        _invoice_rules(out, minors, bad, texts, currency, errs, n)
+        _invoice_rules(out, minors, bad, texts, currency, digits, errs, n)
     if kind.name == "financials":
         _fill_reported_on(out, bad, errs, n)
 
@@ -477,7 +482,8 @@ def _invoice_rules(
     minors: dict[str, np.ndarray],
     bad: dict[str, np.ndarray],
     texts: dict[str, pd.Series],
-    currency: np.ndarray,
+    currency: pd.Series,
+    digits: np.ndarray,
     errs: _Errors,
     n: int,
 ) -> None:
@@ -528,18 +534,16 @@ def _invoice_rules(
             texts[name],
         )
         bad[name] = bad.get(name, np.zeros(n, dtype=bool)) | neg | wrong
-    digits = (
-        pd.Series(currency, dtype=object).map(CURRENCY_DIGITS).fillna(-1).to_numpy(dtype=np.int64)
-    )
     checkable = amounts_ok & (digits >= 0)
     off = checkable & (np.abs(net + tax - total) > _tolerance(digits))
     idx = np.flatnonzero(off)
     if idx.size:
         msgs = np.full(n, None, dtype=object)
-        s_net = _money_text(net, currency, idx)
-        s_tax = _money_text(tax, currency, idx)
-        s_sum = _money_text(net + tax, currency, idx)
-        s_tot = _money_text(total, currency, idx)
+        codes = currency.iloc[idx].to_numpy(dtype=object)
+        s_net = _money_text(net, codes, idx)
+        s_tax = _money_text(tax, codes, idx)
+        s_sum = _money_text(net + tax, codes, idx)
+        s_tot = _money_text(total, codes, idx)
         msgs[idx] = [
             f"net {a} + tax {b} = {c}, but total is {d} (they must agree within 0.01)"
             for a, b, c, d in zip(s_net, s_tax, s_sum, s_tot, strict=True)
