@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from psycopg.copy import QueuedLibpqWriter
@@ -73,28 +74,69 @@ def _column_hash(ftype: FieldType, values: pd.Series) -> hashing.U64:
     if ftype is FieldType.DECIMAL:
         arr = values.to_numpy(dtype=np.float64, na_value=0.0).view(np.int64)
         return hashing.hash_int64(arr, present)
-    return hashing.hash_strings(pa.array(values, type=pa.large_string(), from_pandas=True))
+    text = pa.array(values, type=pa.large_string(), from_pandas=True)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    if _repetitive(values):
+        # Parties, currencies, kinds: a few thousand distinct values in a million rows. Hash
+        # each distinct value once and spread; a value's hash is the same either way.
+        encoded = pc.dictionary_encode(text)
+        per_value = hashing.hash_strings(encoded.dictionary)
+        codes = pc.fill_null(encoded.indices, 0).to_numpy().astype(np.int64)
+        out = per_value[codes] if len(per_value) else np.full(len(codes), hashing.NULL_HASH)
+        if encoded.indices.null_count:
+            out[~present] = hashing.NULL_HASH
+        return out
+    return hashing.hash_strings(text)
 
 
-def record_hashes(kind: RecordKind, frame: pd.DataFrame) -> npt.NDArray[np.int64]:
+def _repetitive(values: pd.Series, sample: int = 4_096) -> bool:
+    """Whether a text column repeats its values a lot, judged on its first rows."""
+    if len(values) < 4 * sample:
+        return False
+    head = values.iloc[:sample]
+    return bool(head.nunique(dropna=False) * 4 < sample)
+
+
+ColumnHashes = dict[str, hashing.U64]
+
+
+def _hashes_of(kind: RecordKind, frame: pd.DataFrame, columns: list[str],
+               cache: ColumnHashes | None) -> list[hashing.U64]:
+    types = _field_of_column(kind)
+    out = []
+    for c in columns:
+        h = cache.get(c) if cache is not None else None
+        if h is None:
+            h = _column_hash(types[c], frame[c])
+            if cache is not None:
+                cache[c] = h
+        out.append(h)
+    return out
+
+
+def record_hashes(
+    kind: RecordKind, frame: pd.DataFrame, cache: ColumnHashes | None = None
+) -> npt.NDArray[np.int64]:
     """64-bit hash of each normalised record: the meaning of "same content".
 
     The record is taken after parsing and normalisation (minor units, real dates, canonical text),
     so the same invoice sent as CSV, JSON or XML hashes the same. `uploaded_by` is not part of the
     content: the same document resent by its other party is still the same document. Only
     records with the same natural key are ever compared, so 64 bits leave a chance of about one
-    in 10^19 that a changed document is taken for a duplicate.
+    in 10^19 that a changed document is taken for a duplicate. `cache` keeps the per-column
+    hashes for `key_hashes`, whose columns are a subset.
     """
-    types = _field_of_column(kind)
-    parts = [_column_hash(types[c], frame[c]) for c in data_columns(kind)]
+    parts = _hashes_of(kind, frame, data_columns(kind), cache)
     return hashing.as_signed(hashing.combine(parts, len(frame)))
 
 
-def key_hashes(kind: RecordKind, frame: pd.DataFrame) -> npt.NDArray[np.int64]:
+def key_hashes(
+    kind: RecordKind, frame: pd.DataFrame, cache: ColumnHashes | None = None
+) -> npt.NDArray[np.int64]:
     """64-bit hash of each record's natural key: what the one index of a record table holds.
     Equal keys give equal hashes; equal hashes are always confirmed on the key columns."""
-    types = _field_of_column(kind)
-    parts = [_column_hash(types[c], frame[c]) for c in key_columns(kind)]
+    parts = _hashes_of(kind, frame, key_columns(kind), cache)
     return hashing.as_signed(hashing.combine(parts, len(frame)))
 
 
@@ -138,8 +180,9 @@ def normalise(kind: RecordKind, frame: pd.DataFrame, *, uploader: str) -> pd.Dat
         out["kind"] = out["kind"].fillna("normal")
     if kind.name == "financials":
         out["reported_on"] = out["reported_on"].fillna(default_reported_on(out["fiscal_year"]))
-    out[HASH_COLUMN] = record_hashes(kind, out)
-    out[KEY_HASH_COLUMN] = key_hashes(kind, out)
+    column_hashes: ColumnHashes = {}
+    out[HASH_COLUMN] = record_hashes(kind, out, column_hashes)
+    out[KEY_HASH_COLUMN] = key_hashes(kind, out, column_hashes)
     if UPLOADER_COLUMN in src.columns:
         given = src[UPLOADER_COLUMN].astype(object)
         out[UPLOADER_COLUMN] = given.where(given.notna() & (given != ""), uploader).astype("str")

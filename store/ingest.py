@@ -143,7 +143,11 @@ def _prepare(upload: UploadLike, uploader: str) -> tuple[_Prepared | None, list[
     for r in rows.loc[missing, bulk.ROW_COLUMN].tolist():
         errors.append(RowError(int(r), None, f"the natural key ({', '.join(kind.key)}) is incomplete"))
     # The record hash covers the key, so equal (key hash, record hash) is the same record.
-    repeat = rows.duplicated([bulk.KEY_HASH_COLUMN, bulk.HASH_COLUMN])
+    # One int64 column is hashed much faster than a pair; the pair decides only if it flags any.
+    repeat = pd.Series(rows[bulk.HASH_COLUMN].to_numpy()).duplicated()
+    if repeat.any():
+        repeat = rows.duplicated([bulk.KEY_HASH_COLUMN, bulk.HASH_COLUMN])
+    repeat = pd.Series(repeat.to_numpy(), index=rows.index)
     unique = rows.loc[~repeat]
     maybe = unique.duplicated(bulk.KEY_HASH_COLUMN, keep=False).to_numpy()
     if maybe.any():

@@ -204,7 +204,7 @@ def test_key_hash_collisions_never_merge_documents(
 ) -> None:
     """Every key hashes alike: documents stay apart, duplicates and conflicts are still exact."""
     monkeypatch.setattr(
-        "store.bulk.key_hashes", lambda kind, frame: np.zeros(len(frame), dtype=np.int64)
+        "store.bulk.key_hashes", lambda kind, frame, *_: np.zeros(len(frame), dtype=np.int64)
     )
     res = ingest(engine, Upload("invoices", f.invoices(6)), uploader="cli")
     assert (res.inserted, res.duplicates) == (6, 0)

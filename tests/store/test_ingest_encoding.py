@@ -104,3 +104,22 @@ def test_one_row_of_constants_is_written(engine: sa.Engine) -> None:
         got = conn.execute(sa.select(table.c.big, table.c.small, table.c.label)).all()
         table.drop(conn)
     assert [tuple(r) for r in got] == [(5, 6, "x")]
+
+
+def test_repetitive_text_columns_hash_per_distinct_value_with_the_same_result() -> None:
+    """Parties and currencies are hashed once per distinct value and spread: the stored hashes
+    must not depend on which way a column was hashed."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from store import hashing
+    from store.records import FieldType
+
+    values = [None if i % 97 == 0 else f"9150000{i % 300:011d}" for i in range(40_000)]
+    column = pd.Series(values, dtype="str")
+    assert bulk._repetitive(column)
+    direct = hashing.hash_strings(pa.array(values, type=pa.large_string()))
+    assert (bulk._column_hash(FieldType.PARTY, column) == direct).all()
+    assert (direct[column.isna().to_numpy()] == hashing.NULL_HASH).all()
+    unique = pd.Series([f"INV{i}" for i in range(40_000)], dtype="str")
+    assert not bulk._repetitive(unique)
