@@ -2,8 +2,9 @@
 
 At a million rows there is no room for an object per row (issue 2 measured ORM inserts at
 7,000-11,000 rows/s), so everything here works on whole columns: the record hash is computed
-with vectorised 64-bit hashes, PostgreSQL is fed CSV written by pyarrow straight into COPY, and
-SQLite gets `executemany` over plain column lists. Work proceeds in chunks so memory stays
+with vectorised 64-bit hashes, PostgreSQL is fed binary COPY built column-wise (store.pgbinary)
+and encoded chunk by chunk while the server stores the chunk before, and SQLite gets
+`executemany` over plain column lists. Work proceeds in chunks so memory stays
 bounded whatever the upload size, all inside the caller's one transaction.
 """
 
@@ -26,7 +27,9 @@ from store import hashing, pgbinary
 from store.records import FieldType, RecordKind
 from store.tables import data_columns
 
-CHUNK_ROWS = 200_000
+# Small enough that the server starts storing soon after the COPY opens and the last chunk's
+# wait at the end is short; large enough that per-chunk overheads do not show.
+CHUNK_ROWS = 50_000
 ROW_COLUMN = "_row"
 HASH_COLUMN = "record_hash"
 UPLOADER_COLUMN = "uploaded_by"
