@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from graph.matching import sorted_search, stable_argsort
 from graph.prepare import F64, I64
 
 
@@ -75,14 +76,14 @@ def exposure_to(w: sp.csr_matrix, target: I64, steps: int = 2) -> F64:
     n = w.shape[0]
     coo = w.tocoo()
     keys = coo.row.astype(np.int64) * n + coo.col
-    order = np.argsort(keys)
+    order = stable_argsort(keys)  # the keys are distinct: any order of ties would do
     sk, sv = keys[order], coo.data[order]
 
     def entry(i: I64, j: I64) -> F64:
         if sk.size == 0:
             return np.zeros(i.shape[0])
         k = i * n + j
-        pos = np.searchsorted(sk, k)
+        pos = sorted_search(sk, k)
         pos_c = np.minimum(pos, max(sk.size - 1, 0))
         hit = (pos < sk.size) & (sk[pos_c] == k) & (i >= 0) & (j >= 0)
         return np.where(hit, sv[pos_c], 0.0)

@@ -118,7 +118,7 @@ def edge_table(prep: Prepared, ver: Verification, st: InvoiceStats) -> pd.DataFr
         "verified_share": vshare,
         "outstanding_cny": bc(c_open, open_amt),
         "overdue_cny": bc(c_open, overdue),
-    })
+    }, copy=False)  # fresh arrays: no need to copy them into one block
 
 
 def public_edges(prep: Prepared, table: pd.DataFrame) -> pd.DataFrame:

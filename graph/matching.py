@@ -8,14 +8,19 @@ invoices at once.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Literal
 
 import numpy as np
 
+from graph.parallel import on_two_threads
 from graph.prepare import F64, I64, NAT_DAY
+from graph.sorting import stable_argsort
 
 _DAY_BITS = 17  # 2**17 days ≈ 359 years around the smallest day seen
 _AMT_MAX = (1 << 36) - 1  # amounts above 68.7 billion CNY are clipped in the search key only
+_BLOCK = 1 << 16  # left documents per block of candidate checks
+_SPAN = _BLOCK * 16  # left documents per unit of work on a thread
 
 
 def sorted_search(sk: I64, keys: I64, side: Literal["left", "right"] = "left") -> I64:
@@ -26,7 +31,7 @@ def sorted_search(sk: I64, keys: I64, side: Literal["left", "right"] = "left") -
     """
     if keys.size < 1 << 14 or bool((keys[1:] >= keys[:-1]).all()):
         return np.searchsorted(sk, keys, side=side).astype(np.int64)
-    order = np.argsort(keys)
+    order = stable_argsort(keys)
     out = np.empty(keys.size, dtype=np.int64)
     out[order] = np.searchsorted(sk, keys[order], side=side)
     return out
@@ -37,7 +42,7 @@ def lookup(left: I64, right: I64) -> I64:
     out = np.full(left.shape[0], -1, dtype=np.int64)
     if left.size == 0 or right.size == 0:
         return out
-    order = np.argsort(right, kind="stable")
+    order = stable_argsort(right)
     sk = right[order]
     q = np.flatnonzero(left >= 0)
     pos = sorted_search(sk, left[q], side="left")
@@ -89,7 +94,7 @@ def pair_day_order(pair: I64, day: I64) -> I64:
     """Stable order of documents by (pair, day): shared by matching and payment allocation."""
     if pair.size == 0:
         return np.zeros(0, dtype=np.int64)
-    return np.argsort((pair << _DAY_BITS) + (day - int(day.min())), kind="stable")
+    return stable_argsort((pair << _DAY_BITS) + (day - int(day.min())))
 
 
 def match_window(
@@ -128,15 +133,22 @@ def match_window(
 
     # pass 1: by date
     rkey = (r_pair << _DAY_BITS) + (r_day - base)
-    order = np.argsort(rkey, kind="stable")
+    order = stable_argsort(rkey)
     sk = rkey[order]
     del rkey
     rp, rd, ra = r_pair[order], r_day[order], r_amt[order]
     pos = sorted_search(sk, (lp << _DAY_BITS) + (ld + hi - base), side="right") - 1
     del sk
-    for k in range(candidates):
-        p = pos - k
-        accept(p, p >= 0, res < 0, order, rp, rd, ra, lp, ld, la, res)
+    def by_date(a: int, pos: I64, order: I64, rp: I64, rd: I64, ra: F64) -> None:
+        for b in range(a, min(a + _SPAN, n), _BLOCK):  # blocks: temporaries stay in cache
+            s = slice(b, min(b + _BLOCK, n))
+            blk, bp, bd, ba = res[s], lp[s], ld[s], tuple(x[s] for x in la)
+            for k in range(candidates):
+                p = pos[s] - k
+                accept(p, p >= 0, blk < 0, order, rp, rd, ra, bp, bd, ba, blk)
+
+    on_two_threads(partial(by_date, pos=pos, order=order, rp=rp, rd=rd, ra=ra),
+                   list(range(0, n, _SPAN)))
     del rp, rd, ra, order, pos
     # pass 2: by amount (first amount of the left side), only where pass 1 found nothing
     todo = np.flatnonzero(res < 0)
@@ -148,7 +160,7 @@ def match_window(
     if todo.size and rsel.size:
         ramt = _amount_key(r_amt[rsel])
         rkey2 = (r_pair[rsel] << 37) + ramt
-        o2 = np.argsort(rkey2, kind="stable")
+        o2 = stable_argsort(rkey2)
         sk2 = rkey2[o2]
         order2 = rsel[o2]
         rp2, rd2, ra2 = r_pair[order2], r_day[order2], r_amt[order2]
@@ -156,10 +168,17 @@ def match_window(
         ta = tuple(a[todo] for a in la)
         pos2 = sorted_search(sk2, (tp << 37) + _amount_key(ta[0]), side="left")
         got = np.full(todo.size, -1, dtype=np.int64)
-        for off in (0, -1, 1, -2):
-            p = pos2 + off
-            valid = (p >= 0) & (p < sk2.size)
-            accept(p, valid, got < 0, order2, rp2, rd2, ra2, tp, td, ta, got)
+
+        def by_amount(a: int) -> None:
+            for b in range(a, min(a + _SPAN, todo.size), _BLOCK):
+                s = slice(b, min(b + _BLOCK, todo.size))
+                blk, bp, bd, ba = got[s], tp[s], td[s], tuple(x[s] for x in ta)
+                for off in (0, -1, 1, -2):
+                    p = pos2[s] + off
+                    valid = (p >= 0) & (p < sk2.size)
+                    accept(p, valid, blk < 0, order2, rp2, rd2, ra2, bp, bd, ba, blk)
+
+        on_two_threads(by_amount, list(range(0, todo.size, _SPAN)))
         res[todo] = got
     out[lo_] = res
     return out

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from graph.encode import encode
+from graph.encode import encode, factorize_ints
 from graph.params import GraphParams
 from graph.ratings import rating_quality
 
@@ -140,17 +140,26 @@ def _frame(frames: Mapping[str, pd.DataFrame], kind: str) -> pd.DataFrame:
     return df if df is not None else pd.DataFrame()
 
 
-def _doc_codes(parts: list[pd.Series]) -> list[npt.NDArray[np.int32]]:
-    """Shared integer codes for a document-id namespace seen in several columns (-1: none)."""
-    codes, _ = encode(parts, want_uniques=False)
-    return codes
-
-
-def _kept(col: pd.Series, rows: I64) -> pd.Series:
-    """The column at `rows`, without a copy when every row is kept (the usual case)."""
-    if rows.size == len(col) and (rows.size == 0 or (rows[0] == 0 and rows[-1] == rows.size - 1)):
-        return col
-    return col.take(rows)
+def _doc_codes(cols: list[tuple[Docs, str]]) -> list[npt.NDArray[np.int32]]:
+    """Shared integer codes for a document-id namespace seen in several columns (-1: none), per
+    kept row of each kind. The whole columns are read in place with the other rows masked
+    out, rather than copying the kept rows' ids first."""
+    parts: list[pd.Series] = []
+    masks: list[B | None] = []
+    for d, col in cols:
+        if col not in d.frame.columns or len(d) == 0:
+            parts.append(pd.Series([], dtype=object))
+            masks.append(None)
+            continue
+        parts.append(d.frame[col])
+        mask = None
+        if len(d) != len(d.frame):
+            mask = np.zeros(len(d.frame), dtype=bool)
+            mask[d.rows] = True
+        masks.append(mask)
+    codes, _ = encode(parts, masks=masks, want_uniques=False)
+    return [np.full(len(d), -1, dtype=np.int32) if len(c) == 0 and len(d) else
+            (c if len(c) == len(d) else c[d.rows]) for c, (d, _) in zip(codes, cols, strict=True)]
 
 
 def prepare(
@@ -193,13 +202,17 @@ def prepare(
     old_inv = (np.zeros(0, np.int64), np.zeros(0, np.int64))
     for i, kind in enumerate(_PARTIES):
         df, rows, days = kept[kind]
-        s = coded_parts[1 + 2 * i][rows].astype(np.int64)
-        b = coded_parts[2 + 2 * i][rows].astype(np.int64)
+        s32, b32 = coded_parts[1 + 2 * i], coded_parts[2 + 2 * i]
+        if rows.size != s32.size:  # some rows are dated after T
+            s32, b32 = s32[rows], b32[rows]
+        s, b = s32.astype(np.int64), b32.astype(np.int64)
         ok = (s >= 0) & (b >= 0)
         keep = ok & (days > lookback)
         if kind == "invoices":
             old_inv = (s[ok & ~keep] * n + b[ok & ~keep], days[ok & ~keep])
-        coded[kind] = Docs(df, rows[keep], {"s": s[keep], "b": b[keep], "day": days[keep]})
+        if not keep.all():
+            rows, s, b, days = rows[keep], s[keep], b[keep], days[keep]
+        coded[kind] = Docs(df, rows, {"s": s, "b": b, "day": days})
 
     firm_code = coded_parts[0].astype(np.int64)
     del coded_parts
@@ -272,22 +285,20 @@ def _code_pairs(c: dict[str, Docs], n: int) -> I64:
     """One dense code per (seller, buyer) pair across all kinds, so that matching, allocation
     and edges index arrays by pair instead of hashing pair keys again at each step."""
     kinds = ("invoices", "orders", "shipments", "payments")
-    keys = [c[k]["s"] * n + c[k]["b"] for k in kinds]
-    if sum(k.size for k in keys) == 0:
-        for k in kinds:
-            c[k].cols["pc"] = np.zeros(0, dtype=np.int64)
-        return np.zeros(0, dtype=np.int64)
-    allkeys = np.concatenate(keys)
-    del keys
-    codes, uniq_keys = pd.factorize(allkeys)
-    uniq = np.asarray(uniq_keys, dtype=np.int64)
+    sizes = [len(c[k]) for k in kinds]
+    allkeys = np.empty(sum(sizes), dtype=np.int64)
+    at = 0
+    for k, size in zip(kinds, sizes, strict=True):
+        np.multiply(c[k]["s"], n, out=allkeys[at: at + size])
+        allkeys[at: at + size] += c[k]["b"]
+        at += size
+    codes, uniq = factorize_ints(allkeys)
     del allkeys
     at = 0
-    for k in kinds:
-        size = len(c[k])
-        c[k].cols["pc"] = codes[at : at + size].astype(np.int64)
+    for k, size in zip(kinds, sizes, strict=True):
+        c[k].cols["pc"] = codes[at: at + size]  # views of one int64 array
         at += size
-    return uniq
+    return uniq.astype(np.int64, copy=False)
 
 
 class _Cols:
@@ -346,18 +357,12 @@ def _fill_payments(d: Docs) -> None:
     d.cols["amount"] = money_cny(f, "amount")
 
 
-def _ref(d: Docs, col: str) -> pd.Series:
-    if col not in d.frame.columns or len(d) == 0:
-        return pd.Series([None] * len(d), dtype=object)
-    return _kept(d.frame[col], d.rows)
-
-
 def _code_references(c: dict[str, Docs]) -> None:
     """Order ids and invoice ids as integer codes, shared between the kinds that cite them."""
     inv, orders, ships, pays = c["invoices"], c["orders"], c["shipments"], c["payments"]
-    oc = _doc_codes([_ref(orders, "order_id"), _ref(inv, "order_id"), _ref(ships, "order_id")])
+    oc = _doc_codes([(orders, "order_id"), (inv, "order_id"), (ships, "order_id")])
     orders.cols["oid"], inv.cols["oid_ref"], ships.cols["oid_ref"] = oc
-    ic = _doc_codes([_ref(inv, "invoice_id"), _ref(pays, "invoice_id"), _ref(inv, "original_invoice_id")])
+    ic = _doc_codes([(inv, "invoice_id"), (pays, "invoice_id"), (inv, "original_invoice_id")])
     inv.cols["iid"], pays.cols["iid_ref"], inv.cols["orig_ref"] = ic
 
 

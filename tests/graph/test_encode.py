@@ -73,3 +73,32 @@ def test_many_document_ids_are_factorized_by_buckets_into_the_same_partition() -
     by_id = dict(zip(ids.tolist(), codes[0].tolist(), strict=True))
     want = np.array([by_id[v] for v in refs[hit].tolist()])
     np.testing.assert_array_equal(codes[1][hit], want)
+
+
+def test_many_rows_of_few_firms_take_the_slot_table_and_keep_appearance_order() -> None:
+    # over 2**16 ids: the direct-mapped slot table, with the ids that lose their slot to
+    # another id factorized apart; codes and uniques must still be pd.factorize's exactly
+    rng = np.random.default_rng(4)
+    firms = [f"9150010{i:011d}" for i in range(60_000)] + ["0088:1", "EAS:12345678901234567890"]
+    pool = np.array(firms, dtype=object)
+    parts = [pd.Series(pool[rng.integers(0, pool.size, k)].tolist(), dtype="str")
+             for k in (50_000, 120_000, 90_000)]
+    parts[1] = parts[1].where(rng.random(120_000) < 0.9)
+    masks = [None, None, rng.random(90_000) < 0.8]
+    codes, uniq = encode(parts, masks=masks)
+    want, want_uniq = _expected(parts, masks)
+    np.testing.assert_array_equal(np.concatenate(codes), want)
+    assert list(uniq) == want_uniq
+
+
+def test_factorize_ints_is_pd_factorize() -> None:
+    rng = np.random.default_rng(5)
+    keys = rng.integers(0, 3_000, 200_000) * 1_000_003 + rng.integers(0, 40, 200_000)
+    keys[:10] = [-5, 2**62, -(2**63), 0, 0, 7, -5, 2**63 - 1, 1, 1]
+    codes, uniq = enc.factorize_ints(keys)
+    want_codes, want_uniq = pd.factorize(keys)
+    np.testing.assert_array_equal(codes, want_codes)
+    np.testing.assert_array_equal(uniq, want_uniq)
+    small_codes, small_uniq = enc.factorize_ints(keys[:1000])
+    np.testing.assert_array_equal(small_codes, pd.factorize(keys[:1000])[0])
+    np.testing.assert_array_equal(small_uniq, pd.factorize(keys[:1000])[1])

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from graph.flags import same_trade_order
-from graph.matching import lookup_ref, match_window, pair_day_order, sorted_search, within
+from graph.matching import (
+    lookup_ref,
+    match_window,
+    pair_day_order,
+    sorted_search,
+    stable_argsort,
+    within,
+)
+from graph.parallel import on_two_threads
 from graph.prepare import NAT_DAY
 from graph.verify import _allocate
 
@@ -142,3 +150,26 @@ def test_allocation_oldest_first_by_definition(seed: int) -> None:
     np.testing.assert_allclose(got_a, want_a, atol=1e-9)
     np.testing.assert_array_equal(got_d, want_d)
     assert (got_d != NAT_DAY).sum() > 50
+
+
+@pytest.mark.parametrize("span", [50, 2**40, 2**62])
+def test_stable_argsort_is_numpys_stable_argsort(span: int) -> None:
+    # small spans take the composite sort, spans too wide for the row number numpy's own
+    rng = np.random.default_rng(span % 97)
+    keys = rng.integers(-span, span, 70_000, dtype=np.int64)
+    keys[::7] = keys[0]  # many ties, which must keep row order
+    got = stable_argsort(keys)
+    np.testing.assert_array_equal(got, np.argsort(keys, kind="stable"))
+    assert stable_argsort(keys[:1]).tolist() == [0] and stable_argsort(keys[:0]).size == 0
+
+
+def test_two_threads_give_the_results_of_a_plain_loop() -> None:
+    out = np.zeros(10, dtype=np.int64)
+
+    def work(i: int) -> int:
+        out[i] = i * i  # each item writes only its own slot
+        return -i
+
+    assert on_two_threads(work, list(range(10))) == [-i for i in range(10)]
+    assert out.tolist() == [i * i for i in range(10)]
+    assert on_two_threads(work, []) == [] and on_two_threads(work, [3]) == [-3]
