@@ -27,6 +27,7 @@ def oracle_pd(truth_pd: pd.DataFrame, index: pd.Index) -> np.ndarray:
 
 
 def main() -> None:
+    from bench.train import model_shape
     from training.dataset import build_dataset
     from training.metrics import auc
     from training.simulator import SimConfig, simulate
@@ -69,6 +70,7 @@ def main() -> None:
         "firm_holdout": args.firm_holdout,
         "oot_all_firms_auc": m.get("oot_all_firms_auc"),
         "n_trees": int(out.model.n_trees_),
+        **model_shape(out.model),
         "oracle_auc": oracle_auc,
         "auc_share_of_oracle": model_auc_same / oracle_auc,
         "ablation_oot_auc": m.get("ablation_oot_auc"),

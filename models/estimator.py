@@ -9,8 +9,9 @@ Why this shape:
 - The Platt map is fitted on margins of rows the trees did not see: out-of-fold margins on small
   data (every row still trains the final trees), a stratified holdout on large data (cheaper,
   and a 20% holdout of a large set is plenty).
-- Small trees (15 leaves, depth ≤ 5) and a cap on rounds keep TreeSHAP (`pred_contrib`), whose
-  cost grows with trees × leaves × depth², well under a millisecond a row.
+- Small trees (15 leaves, depth ≤ 5; depth ≤ 4 on large data) and a cap on rounds keep TreeSHAP
+  (`pred_contrib`), whose cost grows with trees × leaves × depth², well under a millisecond a row:
+  batch scoring explains every firm, a million of them in minutes.
 """
 
 from __future__ import annotations
@@ -43,9 +44,15 @@ CV_MAX_ROWS = 100_000  # "auto" calibration: out-of-fold below this many rows, h
 # synchronisation cost a time slice. Above it the histogram work per round outweighs that.
 THREADS_MIN_ROWS = 200_000
 # From this many training rows the defaults turn compact: learning rate 0.1 (half the trees for
-# the same fit, and TreeSHAP in batch scoring costs in proportion to trees) and 63 histogram bins
-# (finer bins add nothing with min_data_in_leaf = n / 2000 but cost every split search).
+# the same fit, and TreeSHAP in batch scoring costs in proportion to trees), 63 histogram bins
+# (finer bins add nothing with min_data_in_leaf = n / 2000 but cost every split search) and
+# depth 4 instead of 5 (TreeSHAP's cost per tree falls from 15·5² to about 13·4²). Measured with
+# bench.model_quality on 50,000 simulated firms (275k training rows, 400 trees either way), depth
+# 4 costs 0.56× in TreeSHAP; on firms held out of training AUC 0.699 vs 0.698, graph gain 0.041
+# vs 0.039, ECE 0.011 vs 0.013; on all out-of-time rows 0.781 vs 0.788 (97.4% vs 98.7% of the
+# oracle when no firm is held out). Depth 3 with 8 leaves (0.18×) fell to 94.9% of the oracle.
 LARGE_ROWS = 200_000
+LARGE_MAX_DEPTH = 4
 
 
 def fallback_spec(name: str, categorical: bool = False) -> FeatureSpec:
@@ -93,7 +100,7 @@ class CreditModel(ClassifierMixin, BaseEstimator):
     `validation_fraction`), an int ≥ 2 (that many folds) or 0 (holdout).
     `feature_specs=None` uses `models.features.feature_dictionary()`.
     `learning_rate=None`: 0.05 below 200k training rows, 0.1 above; `max_bin=None`: 255 below,
-    63 above (see LARGE_ROWS).
+    63 above; `max_depth=None`: 5 below, 4 above (see LARGE_ROWS).
     `n_jobs=None`: one LightGBM thread below 200k training rows, all cores above (see
     THREADS_MIN_ROWS); prediction and TreeSHAP afterwards run with the caller's `num_threads`.
     """
@@ -103,7 +110,7 @@ class CreditModel(ClassifierMixin, BaseEstimator):
         *,
         learning_rate: float | None = None,
         num_leaves: int = 15,
-        max_depth: int = 5,
+        max_depth: int | None = None,
         n_estimators: int = 400,
         min_child_samples: int | None = None,
         reg_lambda: float = 5.0,
@@ -235,7 +242,7 @@ class CreditModel(ClassifierMixin, BaseEstimator):
             "learning_rate": self._learning_rate(n_rows),
             "max_bin": self.max_bin or (255 if n_rows < LARGE_ROWS else 63),
             "num_leaves": self.num_leaves,
-            "max_depth": self.max_depth,
+            "max_depth": self._max_depth(n_rows),
             "min_data_in_leaf": min_child,
             "lambda_l2": self.reg_lambda,
             "feature_fraction": self.colsample_bytree,
@@ -257,6 +264,11 @@ class CreditModel(ClassifierMixin, BaseEstimator):
         if self.learning_rate is not None:
             return float(self.learning_rate)
         return 0.05 if n_rows < LARGE_ROWS else 0.1
+
+    def _max_depth(self, n_rows: int) -> int:
+        if self.max_depth is not None:
+            return int(self.max_depth)
+        return 5 if n_rows < LARGE_ROWS else LARGE_MAX_DEPTH
 
     def _threads(self, n_rows: int) -> int:
         if self.n_jobs is not None and self.n_jobs != 0:

@@ -101,39 +101,73 @@ def feature_points(
     return pts, base, contrib.sum(axis=1)
 
 
-def _explain_chunk(
-    model: CreditModel, X: pd.DataFrame, top_n: int, num_threads: int = 0
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    names = model.feature_names_
+@dataclass(frozen=True)
+class ScoredBlock:
+    """What explaining a block of rows yields, as plain arrays (no per-row objects).
+
+    Batch scoring writes its JSON straight from these; `explain` turns them into frames.
+    `reason_features[i, r]` is the index (into `feature_names_`) of row i's (r+1)-th costliest
+    feature, −1 where fewer features cost points; `reason_points` holds their points (NaN there).
+    """
+
+    matrix: FloatArray
+    points: FloatArray
+    base_points: FloatArray
+    pd: FloatArray
+    score: FloatArray
+    grade: npt.NDArray[np.object_]
+    limit_minor: npt.NDArray[np.int64]
+    reason_features: npt.NDArray[np.intp]
+    reason_points: FloatArray
+
+
+def score_block(
+    model: CreditModel, X: pd.DataFrame, *, top_n: int = 4, num_threads: int = 0
+) -> ScoredBlock:
+    """PD, score, grade, limit, points and the top reasons' positions for every row of X."""
     mat = model.matrix(X)
     pts, base, margin = feature_points(model, mat, num_threads)
     logit = model.platt_a_ * margin + model.platt_b_
-    score = model.score_scale_.score_from_logit(logit)
     pd_ = expit(logit)
-    out = pd.DataFrame(index=X.index)
-    out["pd"] = pd_
-    out["score"] = score
-    out["score_display"] = np.rint(score).astype(np.int64)
-    out["grade"] = model.grade_scale_.grade(pd_)
-    out["limit_minor"] = suggested_limit(
-        X, pd_, grades=model.grade_scale_, policy=model.limit_policy_
-    )
-    out["currency"] = "CNY"
-    out["base_points"] = base
-    _add_reasons(out, model, mat, pts, top_n)
-    return out, pd.DataFrame(pts, index=X.index, columns=names)
-
-
-def _add_reasons(
-    out: pd.DataFrame, model: CreditModel, mat: FloatArray, pts: FloatArray, top_n: int
-) -> None:
-    n, k = pts.shape
-    names = model.feature_names_
-    specs = [model.feature_specs_[name] for name in names]
-    take = min(top_n, k)
+    take = min(top_n, pts.shape[1])
+    # Stable, so that equal points keep the features' order and the reasons are reproducible.
     order = np.argsort(pts, axis=1, kind="stable")[:, :take]
     chosen = np.take_along_axis(pts, order, axis=1)
     costly = chosen < 0.0
+    return ScoredBlock(
+        matrix=mat,
+        points=pts,
+        base_points=base,
+        pd=pd_,
+        score=model.score_scale_.score_from_logit(logit),
+        grade=model.grade_scale_.grade(pd_),
+        limit_minor=suggested_limit(X, pd_, grades=model.grade_scale_, policy=model.limit_policy_),
+        reason_features=np.where(costly, order, -1).astype(np.intp),
+        reason_points=np.where(costly, chosen, np.nan),
+    )
+
+
+def _explain_chunk(
+    model: CreditModel, X: pd.DataFrame, top_n: int, num_threads: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    block = score_block(model, X, top_n=top_n, num_threads=num_threads)
+    out = pd.DataFrame(index=X.index)
+    out["pd"] = block.pd
+    out["score"] = block.score
+    out["score_display"] = np.rint(block.score).astype(np.int64)
+    out["grade"] = block.grade
+    out["limit_minor"] = block.limit_minor
+    out["currency"] = "CNY"
+    out["base_points"] = block.base_points
+    _add_reasons(out, model, block, top_n)
+    return out, pd.DataFrame(block.points, index=X.index, columns=model.feature_names_)
+
+
+def _add_reasons(out: pd.DataFrame, model: CreditModel, block: ScoredBlock, top_n: int) -> None:
+    n = len(out)
+    names = model.feature_names_
+    specs = [model.feature_specs_[name] for name in names]
+    take = block.reason_features.shape[1]
     for r in range(top_n):
         feature = np.full(n, None, dtype=object)
         family = np.full(n, None, dtype=object)
@@ -142,13 +176,12 @@ def _add_reasons(
         zh = np.full(n, None, dtype=object)
         reason_points = np.full(n, np.nan)
         if r < take:
-            col = order[:, r]
-            has = costly[:, r]
-            reason_points[has] = chosen[has, r]
-            for j in np.unique(col[has]):
-                rows = np.flatnonzero(has & (col == j))
+            col = block.reason_features[:, r]
+            reason_points = block.reason_points[:, r].copy()
+            for j in np.unique(col[col >= 0]):
+                rows = np.flatnonzero(col == j)
                 spec = specs[j]
-                shown = display_values(spec, mat[rows, j], model.categories_.get(names[j]))
+                shown = display_values(spec, block.matrix[rows, j], model.categories_.get(names[j]))
                 feature[rows] = spec.name
                 family[rows] = spec.family
                 value[rows] = shown

@@ -2,7 +2,9 @@
 
 Serving a score must take milliseconds, so features are computed by `chaincredit features`
 (one JSON feature vector per firm and date) and scores with their points by `chaincredit score
---all` (one row per firm, date and model version). The `model_state` row says which model is
+--all` (one row per firm, date and model version; a set of a million rows is appended chunk by
+chunk by `ScoreWriter` in one transaction, so serving reads the old set or the new one, never a
+mix, and memory stays bounded by the chunk). The `model_state` row says which model is
 champion; workers poll its `generation` so that a promotion or a reload reaches every worker.
 
 JSON is produced and parsed column-wise through pandas (`to_json(lines=True)` /
@@ -13,14 +15,16 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import TracebackType
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from store.db import write_transaction
 from store.service_tables import as_utc, feature_snapshots, model_state, scores, utcnow
@@ -161,57 +165,112 @@ def firm_known(engine: Engine, firm_id: str) -> bool:
 
 def _json_column(values: pd.Series) -> list[str]:
     """Points/reasons arrive as JSON text already, or as Python lists: normalise to text."""
+    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype):
+        return list(values.tolist())  # text already (Arrow-backed): no per-row check
     out = values.map(lambda v: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
     return out.tolist()
+
+
+class ScoreWriter:
+    """Replace the scores of (`as_of`, `model_version`) with chunks appended one at a time.
+
+    Everything happens in one transaction: the old rows are deleted when the writer opens, each
+    `append` inserts a chunk, and leaving the `with` block commits. Until then every other
+    connection (serving, `get_score`) still reads the previous set whole, on PostgreSQL by MVCC
+    and on SQLite by WAL's snapshot reads; an error or a killed process rolls back to it. Only
+    one chunk is in memory at a time. The transaction holds SQLite's single write lock, so
+    callers should produce their chunks first (batch scoring spools them to a file) and append
+    them without pause.
+    """
+
+    def __init__(
+        self, engine: Engine, as_of: date, model_version: str, *, currency: str = "CNY"
+    ) -> None:
+        self.engine = engine
+        self.as_of = _as_date(as_of)
+        self.model_version = model_version
+        self.currency = currency
+        self.rows = 0
+        self._stack: ExitStack | None = None
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> ScoreWriter:
+        stack = ExitStack()
+        try:
+            # IMMEDIATE on SQLite: wait for the write lock at BEGIN rather than fail mid-way.
+            conn = stack.enter_context(write_transaction(self.engine))
+            conn.execute(
+                delete(scores).where(
+                    scores.c.as_of == self.as_of, scores.c.model_version == self.model_version
+                )
+            )
+        except BaseException:
+            stack.close()
+            raise
+        self._stack, self._conn = stack, conn
+        return self
+
+    def append(self, scores_frame: pd.DataFrame) -> int:
+        """Insert one chunk of scores (`limit` in yuan, stored as integer fen rounded half to
+        even so the served limit never carries float noise); returns its number of rows."""
+        if self._conn is None:
+            raise SnapshotError("ScoreWriter.append outside its `with` block")
+        missing = [c for c in SCORE_COLUMNS if c not in scores_frame.columns]
+        if missing:
+            raise SnapshotError(f"the score frame lacks column(s) {', '.join(missing)}")
+        frame = scores_frame.reset_index(drop=True)
+        limit = pd.to_numeric(frame["limit"], errors="coerce").fillna(0.0).to_numpy(dtype="float64")
+        cols: dict[str, list[Any]] = {
+            "firm_id": frame["firm_id"].astype(str).tolist(),
+            "pd": frame["pd"].astype("float64").tolist(),
+            "score": frame["score"].astype("float64").tolist(),
+            "grade": frame["grade"].astype(str).tolist(),
+            "limit_minor": np.rint(limit * 100.0).astype(np.int64).tolist(),
+            "base_points": frame["base_points"].astype("float64").tolist(),
+            "points": _json_column(frame["points"]),
+            "reasons": _json_column(frame["reasons"]),
+        }
+        fixed = {
+            "as_of": self.as_of,
+            "model_version": self.model_version,
+            "currency": self.currency,
+            "created_at": utcnow(),
+        }
+        keys = list(cols)
+        n = len(frame)
+        for start in range(0, n, _CHUNK):
+            stop = min(start + _CHUNK, n)
+            values = zip(*(cols[k][start:stop] for k in keys), strict=True)
+            self._conn.execute(insert(scores), [dict(zip(keys, v, strict=True), **fixed) for v in values])
+        self.rows += n
+        return n
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        stack, self._stack, self._conn = self._stack, None, None
+        if stack is not None:
+            stack.__exit__(exc_type, exc, tb)  # commits, or rolls back when the block raised
 
 
 def save_scores(
     engine: Engine,
     as_of: date,
     model_version: str,
-    scores_frame: pd.DataFrame,
+    scores_frame: pd.DataFrame | Iterable[pd.DataFrame],
     *,
     currency: str = "CNY",
 ) -> int:
-    """Replace the scores of (`as_of`, `model_version`). `limit` is in yuan; it is stored as
-    integer fen (rounded half to even) so the served limit never carries float noise."""
-    missing = [c for c in SCORE_COLUMNS if c not in scores_frame.columns]
-    if missing:
-        raise SnapshotError(f"the score frame lacks column(s) {', '.join(missing)}")
-    day = _as_date(as_of)
-    frame = scores_frame.reset_index(drop=True)
-    limit = pd.to_numeric(frame["limit"], errors="coerce").fillna(0.0).to_numpy(dtype="float64")
-    limit_minor = np.rint(limit * 100.0).astype(np.int64)
-    cols = {
-        "firm_id": frame["firm_id"].astype(str).tolist(),
-        "pd": frame["pd"].astype("float64").tolist(),
-        "score": frame["score"].astype("float64").tolist(),
-        "grade": frame["grade"].astype(str).tolist(),
-        "limit_minor": limit_minor.tolist(),
-        "base_points": frame["base_points"].astype("float64").tolist(),
-        "points": _json_column(frame["points"]),
-        "reasons": _json_column(frame["reasons"]),
-    }
-    now = utcnow()
-    n = len(frame)
-    with engine.begin() as conn:
-        conn.execute(
-            delete(scores).where(scores.c.as_of == day, scores.c.model_version == model_version)
-        )
-        for start in range(0, n, _CHUNK):
-            stop = min(start + _CHUNK, n)
-            rows = [
-                {
-                    **{k: v[i] for k, v in cols.items()},
-                    "as_of": day,
-                    "model_version": model_version,
-                    "currency": currency,
-                    "created_at": now,
-                }
-                for i in range(start, stop)
-            ]
-            conn.execute(insert(scores), rows)
-    return n
+    """Replace the scores of (`as_of`, `model_version`) with one frame or an iterable of chunk
+    frames, all or nothing (see `ScoreWriter`); returns the number of rows stored."""
+    chunks = [scores_frame] if isinstance(scores_frame, pd.DataFrame) else scores_frame
+    with ScoreWriter(engine, as_of, model_version, currency=currency) as writer:
+        for chunk in chunks:
+            writer.append(chunk)
+    return writer.rows
 
 
 @dataclass(frozen=True)

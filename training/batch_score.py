@@ -1,119 +1,122 @@
 """Score every firm of a snapshot with the champion, with points and reasons, in chunks.
 
-Serving reads these precomputed rows (DESIGN.md §7), so the points stored must add up to the
-score exactly; they are written as JSON text built column-wise by pandas' C JSON writer (one call
-per feature per chunk), never one `json.dumps` per firm.
+Serving reads these precomputed rows (DESIGN.md §7). A run over a million firms must neither hold
+every firm's JSON in memory nor leave serving a half-written set, so scoring streams: chunks of
+firms are scored on both cores at once (TreeSHAP releases the GIL, and so do Arrow's string
+kernels), each chunk is spooled to a compressed Arrow file and to the output file as it comes,
+and the store then replaces the old set with the spooled chunks in one transaction
+(`store.snapshots.ScoreWriter`). Spooling first keeps that transaction, and on SQLite its write
+lock, as short as the insert itself instead of the whole scoring run.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from training.progress import Progress, report
+from training.score_json import points_json, reasons_json
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from training.settings import TrainingSettings
 
-CHUNK_ROWS = 100_000
+# Rows scored at once by one worker: ~6 KB of JSON per firm, so a chunk holds ~300 MB of text
+# and a run peaks at (workers + 2) chunks whatever the number of firms.
+CHUNK_ROWS = 50_000
+# Below this many rows one thread scores everything (a second costs more than it gives).
+PARALLEL_MIN_ROWS = 10_000
 FILE_COLUMNS = ("firm_id", "pd", "score", "grade", "limit", "reasons")
-ObjArray = npt.NDArray[np.object_]
+SPOOL_CODEC = "lz4"  # score JSON compresses ~5× at memory speed
+def _score_chunk(model: Any, X: pd.DataFrame, top_n: int) -> pd.DataFrame:
+    """One chunk, on one thread: TreeSHAP, then the JSON text straight from the arrays."""
+    from models.explain import score_block
 
-
-def _json_lines(frame: pd.DataFrame) -> ObjArray:
-    """One JSON object per row, by pandas' C writer (NaN → null, UTF-8 kept readable)."""
-    if frame.empty:
-        return np.empty(0, dtype=object)
-    text = frame.to_json(orient="records", lines=True, double_precision=10, force_ascii=False)
-    return np.asarray(text.rstrip("\n").split("\n"), dtype=object)
-
-
-POINT_DECIMALS = 8  # 60 features × 0.5e-8 rounding stays far inside the 1e-6 additivity
-
-
-def _number_text(values: npt.ArrayLike, decimals: int | None = None) -> pa.Array:
-    """JSON number text per value (shortest round-trip form, by Arrow's C++ cast); "null" for
-    NaN and ±inf, which JSON cannot carry."""
-    v = np.asarray(values, dtype=np.float64)
-    if decimals is not None:
-        v = np.round(v, decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
-    arr = pa.array(v, mask=~np.isfinite(v))
-    return pc.fill_null(pc.cast(arr, pa.string()), "null")
-
-
-def _value_text(col: pd.Series) -> pa.Array:
-    """A feature's values as JSON text: numbers as numbers, categories as JSON strings."""
-    if pd.api.types.is_bool_dtype(col.dtype) or pd.api.types.is_numeric_dtype(col.dtype):
-        return _number_text(col.to_numpy(dtype=np.float64, na_value=np.nan))
-    codes, uniques = pd.factorize(col.astype(object), use_na_sentinel=True)
-    quoted = np.asarray(
-        [json.dumps(str(u), ensure_ascii=False) for u in uniques] + ["null"], dtype=object
+    block = score_block(model, X, top_n=top_n, num_threads=1)
+    return pd.DataFrame(
+        {
+            "firm_id": X.index.astype(str),
+            "pd": block.pd,
+            "score": block.score,
+            "grade": block.grade,
+            "limit": block.limit_minor / 100.0,
+            "limit_minor": block.limit_minor,
+            "base_points": block.base_points,
+            # Arrow-backed text: no Python string per firm until the store needs one.
+            "points": points_json(model, X, block.points).to_pandas(),
+            "reasons": reasons_json(model, block).to_pandas(),
+        }
     )
-    return pa.array(quoted[codes], type=pa.string())  # code -1 (missing) picks the "null"
 
 
-def points_json(model: Any, X: pd.DataFrame, points: pd.DataFrame) -> ObjArray:
-    """Per row: [{"feature", "family", "value", "points"}, …] over all model features.
+def _workers(requested: int | None) -> int:
+    if requested is not None:
+        return max(1, requested)
+    return max(1, min(2, os.cpu_count() or 1))
 
-    Built column-wise with Arrow compute: each feature's constant head is written once, its
-    values and points are formatted by one C++ cast each, and the pieces are joined per row in
-    one element-wise join; no Python code runs per row or per value.
+
+def score_chunks(
+    model: Any,
+    features: pd.DataFrame,
+    *,
+    top_n: int = 4,
+    chunk_rows: int = CHUNK_ROWS,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Scored chunks of `features` in order (columns as `score_frame`'s).
+
+    `workers` chunks are scored at once, each on one thread (default: up to two, the cores
+    batch scoring is given); at most `workers` + 1 chunks are held at any time.
     """
-    n = len(points)
+    n = len(features)
     if n == 0:
-        return np.empty(0, dtype=object)
-    pieces: list[pa.Array] = []
-    for name in model.feature_names_:
-        spec = model.feature_specs_.get(name)
-        family = spec.family if spec else "other"
-        head = (
-            f'{{"feature":{json.dumps(name, ensure_ascii=False)},'
-            f'"family":{json.dumps(family, ensure_ascii=False)},"value":'
-        )
-        value = _value_text(X[name]) if name in X else pa.array(["null"] * n, type=pa.string())
-        pts = _number_text(points[name].to_numpy(dtype=np.float64), POINT_DECIMALS)
-        pieces.append(pc.binary_join_element_wise(head, value, ',"points":', pts, "}", ""))
-    body = pc.binary_join_element_wise(*pieces, ",")
-    rows = pc.binary_join_element_wise("[", body, "]", "")
-    return np.asarray(rows.to_numpy(zero_copy_only=False), dtype=object)
+        raise ValueError("no firms to score")
+    threads = _workers(workers) if n >= PARALLEL_MIN_ROWS else 1
+    # Small runs are split so that every worker gets a share.
+    size = max(1, min(chunk_rows, -(-n // threads)))
+    starts = iter(range(0, n, size))
+    done = 0
+    if threads == 1:
+        for start in starts:
+            part = _score_chunk(model, features.iloc[start : start + size], top_n)
+            done += len(part)
+            report(progress, done, n, "scoring")
+            yield part
+        return
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="score")
+    pending: deque[Future[pd.DataFrame]] = deque()
 
+    def submit() -> None:
+        start = next(starts, None)
+        if start is not None:
+            X = features.iloc[start : start + size]
+            pending.append(pool.submit(_score_chunk, model, X, top_n))
 
-def reasons_json(summary: pd.DataFrame, top_n: int) -> ObjArray:
-    """Per row: [{"feature", "family", "points", "value", "text_en", "text_zh"}, …], costliest
-    first, only reasons that cost points."""
-    n = len(summary)
-    out = np.full(n, "", dtype=object)
-    for k in range(1, top_n + 1):
-        p = f"reason_{k}_"
-        if p + "feature" not in summary:
-            break
-        part = pd.DataFrame(
-            {
-                "feature": summary[p + "feature"].to_numpy(dtype=object),
-                "family": summary[p + "family"].to_numpy(dtype=object),
-                "points": summary[p + "points"].to_numpy(dtype=np.float64),
-                "value": summary[p + "value"].to_numpy(dtype=object),
-                "text_en": summary[p + "en"].to_numpy(dtype=object),
-                "text_zh": summary[p + "zh"].to_numpy(dtype=object),
-            }
-        )
-        has = part["feature"].notna().to_numpy()
-        lines = _json_lines(part)
-        sep = np.where(out == "", "", ",").astype(object)
-        out = np.where(has, out + sep + lines, out)
-    return np.asarray("[" + out + "]", dtype=object)
+    try:
+        for _ in range(threads):
+            submit()
+        while pending:
+            part = pending.popleft().result()
+            submit()
+            done += len(part)
+            report(progress, done, n, "scoring")
+            yield part
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def score_frame(
@@ -122,51 +125,109 @@ def score_frame(
     *,
     top_n: int = 4,
     chunk_rows: int = CHUNK_ROWS,
+    workers: int | None = None,
     progress: Progress | None = None,
 ) -> pd.DataFrame:
-    """firm_id, pd, score, grade, limit (yuan), limit_minor, base_points, points, reasons."""
-    from models.explain import explain
+    """firm_id, pd, score, grade, limit (yuan), limit_minor, base_points, points, reasons, for
+    every row in memory at once; `score_chunks` streams the same rows."""
+    parts = score_chunks(
+        model, features, top_n=top_n, chunk_rows=chunk_rows, workers=workers, progress=progress
+    )
+    return pd.concat(list(parts), ignore_index=True)
 
-    n = len(features)
-    parts: list[pd.DataFrame] = []
-    for start in range(0, n, chunk_rows):
-        X = features.iloc[start : start + chunk_rows]
-        # Batch scoring owns the machine: TreeSHAP on every core.
-        ex = explain(model, X, top_n=top_n, chunk_rows=chunk_rows, num_threads=os.cpu_count() or 1)
-        s = ex.summary
-        parts.append(
-            pd.DataFrame(
-                {
-                    "firm_id": X.index.astype(str),
-                    "pd": s["pd"].to_numpy(dtype=np.float64),
-                    "score": s["score"].to_numpy(dtype=np.float64),
-                    "grade": s["grade"].to_numpy(dtype=object),
-                    "limit": s["limit_minor"].to_numpy(dtype=np.int64) / 100.0,
-                    "limit_minor": s["limit_minor"].to_numpy(dtype=np.int64),
-                    "base_points": s["base_points"].to_numpy(dtype=np.float64),
-                    "points": points_json(model, X, ex.points),
-                    "reasons": reasons_json(s, top_n),
-                }
-            )
-        )
-        report(progress, min(start + chunk_rows, n), n, "scoring")
-    if not parts:
-        raise ValueError("no firms to score")
-    return pd.concat(parts, ignore_index=True)
+
+class ScoreFile:
+    """The scores a bank's batch job reads, written chunk by chunk (.csv or .parquet)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.suffix = path.suffix.lower()
+        if self.suffix not in (".csv", ".parquet"):
+            raise ValueError(f"write scores to a .csv or .parquet file, not {path.name!r}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._parquet: pq.ParquetWriter | None = None
+        self._first = True
+
+    def write(self, scores: pd.DataFrame) -> None:
+        table = scores.loc[:, list(FILE_COLUMNS)]
+        if self.suffix == ".csv":
+            table.to_csv(self.path, index=False, mode="w" if self._first else "a", header=self._first)
+        else:
+            arrow = pa.Table.from_pandas(table, preserve_index=False)
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self.path, arrow.schema)
+            self._parquet.write_table(arrow.cast(self._parquet.schema))
+        self._first = False
+
+    def close(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
 
 
 def write_scores(scores: pd.DataFrame, path: Path) -> Path:
     """CSV or Parquet by extension, with the columns a bank's batch job reads."""
-    table = scores.loc[:, list(FILE_COLUMNS)]
-    suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".parquet":
-        table.to_parquet(path, index=False)
-    elif suffix == ".csv":
-        table.to_csv(path, index=False)
-    else:
-        raise ValueError(f"write scores to a .csv or .parquet file, not {path.name!r}")
+    sink = ScoreFile(path)
+    try:
+        sink.write(scores)
+    finally:
+        sink.close()
     return path
+
+
+def _spool(chunks: Iterable[pd.DataFrame], path: Path, out: ScoreFile | None) -> int:
+    """Write every chunk to an Arrow stream at `path` (and to `out`); the number of rows."""
+    writer: pa.ipc.RecordBatchStreamWriter | None = None
+    schema: pa.Schema | None = None
+    options = pa.ipc.IpcWriteOptions(compression=SPOOL_CODEC)
+    n = 0
+    try:
+        for chunk in chunks:
+            table = pa.Table.from_pandas(chunk, preserve_index=False)
+            if writer is None or schema is None:
+                schema = table.schema
+                writer = pa.ipc.new_stream(str(path), schema, options=options)
+            writer.write_table(table.cast(schema))
+            if out is not None:
+                out.write(chunk)
+            n += len(chunk)
+    finally:
+        if writer is not None:
+            writer.close()
+    return n
+
+
+def _unspool(path: Path) -> Iterator[pd.DataFrame]:
+    with pa.ipc.open_stream(str(path)) as reader:
+        for batch in reader:
+            yield batch.to_pandas()
+
+
+def store_scores(
+    engine: Engine,
+    as_of: date,
+    model_version: str,
+    chunks: Iterable[pd.DataFrame],
+    *,
+    out: Path | None = None,
+    spool_dir: Path | None = None,
+) -> int:
+    """Spool scored chunks (and write them to `out`), then replace the stored set of (`as_of`,
+    `model_version`) with them in one transaction; the number of rows stored."""
+    from store.snapshots import ScoreWriter
+
+    sink = ScoreFile(out) if out is not None else None
+    with tempfile.TemporaryDirectory(prefix="chaincredit-scores-", dir=spool_dir) as tmp:
+        spool = Path(tmp) / "scores.arrows"
+        try:
+            n = _spool(chunks, spool, sink)
+        finally:
+            if sink is not None:
+                sink.close()
+        with ScoreWriter(engine, as_of, model_version) as writer:
+            for chunk in _unspool(spool):
+                writer.append(chunk)
+    return n
 
 
 @dataclass(frozen=True)
@@ -175,7 +236,6 @@ class BatchResult:
     model_version: str
     n_firms: int
     out: Path | None
-    scores: pd.DataFrame
 
 
 def score_all(
@@ -185,9 +245,15 @@ def score_all(
     out: Path | None = None,
     settings: TrainingSettings | None = None,
     progress: Progress | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    workers: int | None = None,
 ) -> BatchResult:
-    """Score the snapshot of `as_of` (None: the latest) with the champion; store and write."""
-    from store.snapshots import load_snapshot, save_scores
+    """Score the snapshot of `as_of` (None: the latest) with the champion; store and write.
+
+    Memory stays bounded by the chunk size; serving keeps reading the previous scores of the
+    date and version until the store's one transaction commits the whole new set, and a run
+    that fails or is killed leaves them as they were."""
+    from store.snapshots import load_snapshot
     from training.registry import load_champion
 
     champion = load_champion(settings=settings)
@@ -195,11 +261,11 @@ def score_all(
     day = as_of or features.attrs.get("as_of")
     if day is None:
         raise ValueError("the snapshot does not say its date; pass --as-of")
-    scores = score_frame(champion.model, features, progress=progress)
-    save_scores(engine, day, champion.version, scores)
-    if out is not None:
-        write_scores(scores, out)
-    return BatchResult(day, champion.version, len(scores), out, scores)
+    chunks = score_chunks(
+        champion.model, features, chunk_rows=chunk_rows, workers=workers, progress=progress
+    )
+    n = store_scores(engine, day, champion.version, chunks, out=out)
+    return BatchResult(day, champion.version, n, out)
 
 
 def score_one(

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training import batch_score
+from training import batch_score, score_json
 from training.train import TrainOutcome
 
 
@@ -64,15 +64,58 @@ def test_file_has_the_bank_columns(scored: pd.DataFrame, tmp_path: Path, suffix:
         batch_score.write_scores(scored, tmp_path / "scores.xlsx")
 
 
-def test_json_escapes_quotes_and_chinese() -> None:
-    frame = pd.DataFrame({"a": ['say "hi"', "已核验"], "b": [1.5, np.nan]})
-    lines = batch_score._json_lines(frame)
-    assert [json.loads(s) for s in lines] == [{"a": 'say "hi"', "b": 1.5}, {"a": "已核验", "b": None}]
+def test_reasons_json_escapes_quotes_and_chinese() -> None:
+    from types import SimpleNamespace
+
+    from graph.dictionary import Direction, FeatureSpec
+    from models.explain import ScoredBlock
+
+    def spec(name: str, en: str, zh: str, unit: str) -> FeatureSpec:
+        return FeatureSpec(name=name, family='fam "x"', meaning_en=name, meaning_zh=name,
+                           direction=Direction.NONE, reason_en=en, reason_zh=zh, unit=unit)
+
+    specs = {"sector": spec("sector", 'Sector "{value}" is risky', "行业{value}风险高", ""),
+             "share": spec("share", "{value} sold, {value} again", "已核验{value}", "share")}
+    model = SimpleNamespace(feature_names_=["sector", "share"], feature_specs_=specs,
+                            categories_={"sector": ['a "quoted" \\ name', "制造业"]})
+    block = ScoredBlock(
+        matrix=np.array([[0.0, 0.25], [1.0, np.nan], [1.0, 0.5]]),
+        points=np.array([[-2.0, -1.0], [-3.0, 4.0], [1.0, 2.0]]),
+        base_points=np.zeros(3), pd=np.zeros(3), score=np.zeros(3),
+        grade=np.array(["A"] * 3, dtype=object), limit_minor=np.zeros(3, dtype=np.int64),
+        reason_features=np.array([[0, 1], [0, -1], [-1, -1]]),
+        reason_points=np.array([[-2.0, -1.0], [-3.0, np.nan], [np.nan, np.nan]]),
+    )
+    rows = [json.loads(t) for t in score_json.reasons_json(model, block).to_pylist()]
+    assert rows[2] == []
+    assert [r["feature"] for r in rows[0]] == ["sector", "share"] and len(rows[1]) == 1
+    assert rows[0][0] == {"feature": "sector", "family": 'fam "x"', "points": -2.0,
+                          "value": 'a "quoted" \\ name',
+                          "text_en": 'Sector "a "quoted" \\ name" is risky',
+                          "text_zh": '行业a "quoted" \\ name风险高'}
+    assert rows[0][1]["text_en"] == "25% sold, 25% again" and rows[0][1]["text_zh"] == "已核验25%"
+    assert rows[1][0]["value"] == "制造业" and rows[1][0]["points"] == -3.0
+
+
+def test_parallel_chunks_match_one_thread(outcome: TrainOutcome, snapshot: pd.DataFrame,
+                                          scored: pd.DataFrame,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch_score, "PARALLEL_MIN_ROWS", 0)
+    seen: list[int] = []
+    chunks = list(batch_score.score_chunks(outcome.model, snapshot, chunk_rows=50, workers=2,
+                                           progress=lambda done, total, what: seen.append(done)))
+    assert [len(c) for c in chunks[:-1]] == [50] * (len(chunks) - 1)
+    assert seen == list(np.cumsum([len(c) for c in chunks]))
+    together = pd.concat(chunks, ignore_index=True)
+    pd.testing.assert_frame_equal(together, scored)
+    with pytest.raises(ValueError, match="no firms"):
+        batch_score.score_frame(outcome.model, snapshot.iloc[:0])
 
 
 @pytest.mark.slow
 def test_score_all_stores_and_score_one_reads(tmp_path: Path, snapshot: pd.DataFrame,
-                                              outcome: TrainOutcome) -> None:
+                                              outcome: TrainOutcome,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from store.db import make_engine, upgrade
     from store.snapshots import get_score, save_snapshot
     from training import registry
@@ -114,10 +157,32 @@ def test_score_all_stores_and_score_one_reads(tmp_path: Path, snapshot: pd.DataF
     )
     assert len(pd.read_csv(tmp_path / "s.csv")) == len(stored_rows)
 
+    # A run that fails after some chunks were scored leaves the stored set as it was.
+    real = batch_score._score_chunk
+    calls: list[int] = []
+
+    def failing(model: object, X: pd.DataFrame, top_n: int) -> pd.DataFrame:
+        calls.append(len(X))
+        if len(calls) > 1:
+            raise RuntimeError("killed mid-run")
+        return real(model, X, top_n)
+
+    monkeypatch.setattr(batch_score, "_score_chunk", failing)
+    with pytest.raises(RuntimeError, match="mid-run"):
+        batch_score.score_all(engine, day, settings=mlflow_settings, chunk_rows=100)
+    after = get_score(engine, firm, champion.version, day)
+    assert after is not None and after.score == stored.score and after.points == stored.points
+    from store.snapshots import versions_with_scores
+
+    assert versions_with_scores(engine) == {champion.version}
+    with engine.connect() as conn:
+        n = conn.exec_driver_sql("select count(*) from scores").scalar_one()
+    assert n == len(stored_rows)
+
 
 def test_json_text_of_numbers_and_categories() -> None:
-    nums = batch_score._number_text(np.array([1.5, np.nan, np.inf, -0.0, 1e-7, -2.123456789]), 8)
+    nums = score_json.number_text(np.array([1.5, np.nan, np.inf, -0.0, 1e-7, -2.123456789]), 8)
     assert nums.to_pylist() == ["1.5", "null", "null", "0", "1e-7", "-2.12345679"]
     assert [json.loads(t) for t in nums.to_pylist()] == [1.5, None, None, 0, 1e-7, -2.12345679]
-    cats = batch_score._value_text(pd.Series(["C", None, 'say "hi"', "C"], dtype=object))
+    cats = score_json.value_text(pd.Series(["C", None, 'say "hi"', "C"], dtype=object))
     assert [json.loads(t) for t in cats.to_pylist()] == ["C", None, 'say "hi"', "C"]
