@@ -39,6 +39,13 @@ class ApiSettings(BaseSettings):
     # Group commit of audit records: wait this long to gather a batch, at most this many per commit.
     audit_flush_ms: float = 2.0
     audit_max_batch: int = 1000
+    # On SQLite, the audit writer's connection leaves WAL checkpoints to a thread of its own,
+    # which copies the WAL into the database at most this often (api.wal_checkpoint).
+    audit_checkpoint_seconds: float = 1.0
+    # Freeze the heap built at startup so full garbage collections skip it (api.heap).
+    # `chaincredit serve` turns it on for its workers unless CHAINCREDIT_GC_FREEZE says otherwise;
+    # off by default for apps living inside a longer process (tests, scripts).
+    gc_freeze: bool = False
     # Largest batch of firms in POST /v1/scores:batch.
     max_batch_firms: int = 1000
     # How long a concurrent retry waits for the first request with the same Idempotency-Key.

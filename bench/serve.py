@@ -9,8 +9,9 @@ Run: `.venv/bin/python -m bench.serve [--seconds 10] [--firms 2000] [--runs 3] [
    (training.batch_score.score_frame) and stores snapshot, scores and consents in SQLite.
 2. `chaincredit serve --workers W` (SO_REUSEPORT processes); every firm is requested once to
    warm the caches, then `wrk -t2 -c32` (or, without wrk, a raw asyncio HTTP/1.1 client) runs
-   RUNS times for SECONDS each: requests/s, p50/p99, non-200 answers, the server's CPU seconds
-   per request (so a loaded machine can be told apart from a slow service) and the load average.
+   RUNS times for SECONDS each: requests/s, p50/p90/p99/max latency, non-200 answers, the
+   server's CPU seconds per request (so a loaded machine can be told apart from a slow service)
+   and the load average.
 3. `mlflow models serve --env-manager local -m models:/<name>@champion -w W`, one firm's feature
    row per POST /invocations (what a bank's single score call would send), the same runs.
 
@@ -55,6 +56,8 @@ class Run:
     rps: float
     p50_ms: float
     p99_ms: float
+    p90_ms: float
+    max_ms: float
     requests: int
     non_200: int
     cpu_ms_per_request: float | None
@@ -206,16 +209,32 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
-def parse_wrk(out: str) -> tuple[float, float, float, int, int]:
-    """(requests/s, p50 ms, p99 ms, requests, non-2xx) from `wrk --latency` output."""
+@dataclass(frozen=True)
+class Load:
+    """What one load run measured on the client side."""
+
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    requests: int
+    non_200: int
+
+
+def parse_wrk(out: str) -> Load:
+    """Requests/s, latency percentiles and max, requests and non-2xx from `wrk --latency` output."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p90 = _ms(re.search(r"^\s+90%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    # "Latency   avg   stdev   max   +/- stdev" of the thread stats
+    top = _ms(re.search(r"^\s+Latency\s+\S+\s+\S+\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*?read (\d+), write (\d+), timeout (\d+)", out)
     n_bad = (int(bad.group(1)) if bad else 0) + (sum(int(g) for g in errors.groups()) if errors else 0)
-    return rps, p50, p99, total, n_bad
+    return Load(rps, p50, p90, p99, top, total, n_bad)
 
 
 async def _client_conn(port: int, requests: list[bytes], until: float, lat: list[float], bad: list[int]) -> None:
@@ -236,7 +255,7 @@ async def _client_conn(port: int, requests: list[bytes], until: float, lat: list
     writer.close()
 
 
-def _python_load(port: int, requests: list[bytes], seconds: float, conns: int) -> tuple[float, float, float, int, int]:
+def _python_load(port: int, requests: list[bytes], seconds: float, conns: int) -> Load:
     lat: list[float] = []
     bad: list[int] = []
     until = time.perf_counter() + seconds
@@ -246,7 +265,8 @@ def _python_load(port: int, requests: list[bytes], seconds: float, conns: int) -
 
     asyncio.run(go())
     arr = np.asarray(lat) * 1000
-    return len(lat) / seconds, float(np.percentile(arr, 50)), float(np.percentile(arr, 99)), len(lat), len(bad)
+    p50, p90, p99 = (float(v) for v in np.percentile(arr, [50, 90, 99]))
+    return Load(len(lat) / seconds, p50, p90, p99, float(arr.max()), len(lat), len(bad))
 
 
 def _raw_requests(method: str, targets: list[str], bodies: list[str] | None, token: str | None) -> list[bytes]:
@@ -280,11 +300,13 @@ def measure(
                  "-s", str(script), f"http://127.0.0.1:{port}"],
                 capture_output=True, text=True, check=True,
             )
-            rps, p50, p99, total, bad = parse_wrk(res.stdout)
+            load = parse_wrk(res.stdout)
         else:
-            rps, p50, p99, total, bad = _python_load(port, raw, seconds, connections)
+            load = _python_load(port, raw, seconds, connections)
         cpu = _tree_cpu_seconds(server_pid) - cpu0
-        run = Run(rps, p50, p99, total, bad, 1000 * cpu / total if total else None, os.getloadavg()[0])
+        total = load.requests
+        run = Run(load.rps, load.p50_ms, load.p99_ms, load.p90_ms, load.max_ms, total, load.non_200,
+                  1000 * cpu / total if total else None, os.getloadavg()[0])
         log.info("%s run %d: %s", name, i + 1, asdict(run))
         out.append(run)
     return out
@@ -446,12 +468,14 @@ def main() -> None:
     c = median_run(cc)
     print(f"chaincredit GET /v1/scores/{{id}}: workers={args.workers} connections={args.connections} "
           f"median of {len(cc)} runs x {args.seconds:g} s: {c.rps:,.0f} req/s, p50 {c.p50_ms:.2f} ms, "
-          f"p99 {c.p99_ms:.2f} ms, non-200 {c.non_200}, server CPU {c.cpu_ms_per_request or 0:.3f} ms/request")
+          f"p90 {c.p90_ms:.2f} ms, p99 {c.p99_ms:.2f} ms, max {c.max_ms:.1f} ms, non-200 {c.non_200}, "
+          f"server CPU {c.cpu_ms_per_request or 0:.3f} ms/request, load {c.load_avg:.2f}")
     if ml:
         m = median_run(ml)
         result.update({"mlflow": asdict(m), "mlflow_runs": [asdict(r) for r in ml], "ratio": c.rps / m.rps})
         print(f"mlflow models serve POST /invocations (1 row): {m.rps:,.0f} req/s, p50 {m.p50_ms:.2f} ms, "
-              f"p99 {m.p99_ms:.2f} ms, non-200 {m.non_200}, server CPU {m.cpu_ms_per_request or 0:.3f} ms/request")
+              f"p90 {m.p90_ms:.2f} ms, p99 {m.p99_ms:.2f} ms, max {m.max_ms:.1f} ms, non-200 {m.non_200}, "
+              f"server CPU {m.cpu_ms_per_request or 0:.3f} ms/request")
         print(f"ratio chaincredit / mlflow: {c.rps / m.rps:.1f}x requests/s", end="")
         if c.cpu_ms_per_request and m.cpu_ms_per_request:
             result["cpu_ratio"] = m.cpu_ms_per_request / c.cpu_ms_per_request

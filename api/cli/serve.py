@@ -17,6 +17,8 @@ from typing import Annotated
 
 import typer
 
+from api.settings import ApiSettings
+
 
 def _socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -36,6 +38,14 @@ def _pick(fast: str, fallback: str) -> str:
     return fast if importlib.util.find_spec(fast) is not None else fallback
 
 
+def worker_settings(settings: ApiSettings) -> ApiSettings:
+    """A worker is a process of its own, so its startup heap can leave the garbage collector
+    (api.heap) unless CHAINCREDIT_GC_FREEZE says otherwise."""
+    if "gc_freeze" in settings.model_fields_set:
+        return settings
+    return settings.model_copy(update={"gc_freeze": True})
+
+
 def _worker(host: str, port: int, log_level: str) -> None:
     import uvicorn
 
@@ -43,7 +53,7 @@ def _worker(host: str, port: int, log_level: str) -> None:
     from api.logs import configure_logging
     from api.settings import get_api_settings
 
-    settings = get_api_settings()
+    settings = worker_settings(get_api_settings())
     configure_logging(log_level or settings.log_level)
     sock = _socket(host, port)
     config = uvicorn.Config(

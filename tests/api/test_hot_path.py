@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from api.audit_writer import AuditUnavailable, AuditWriter
 from api.consent_index import ConsentIndex
@@ -104,10 +104,10 @@ def _records(n: int) -> list[AuditRecord]:
 def test_audit_writer_groups_concurrent_writes(svc_engine: Engine) -> None:
     calls: list[int] = []
 
-    def append(engine: Engine, records: Sequence[AuditRecord]) -> None:
+    def append(conn: Connection, records: Sequence[AuditRecord]) -> None:
         calls.append(len(records))
         time.sleep(0.01)  # a slow disk: requests pile up behind the commit
-        append_records(engine, records)
+        append_records(conn, records)
 
     async def go() -> None:
         writer = AuditWriter(svc_engine, flush_ms=2, append=append)
@@ -121,7 +121,7 @@ def test_audit_writer_groups_concurrent_writes(svc_engine: Engine) -> None:
 
 
 def test_audit_failure_fails_the_whole_group(svc_engine: Engine) -> None:
-    def broken(engine: Engine, records: Sequence[AuditRecord]) -> None:
+    def broken(conn: Connection, records: Sequence[AuditRecord]) -> None:
         raise RuntimeError("disk full")
 
     async def go() -> list[BaseException | None]:
