@@ -237,18 +237,25 @@ def parse_wrk(out: str) -> Load:
     return Load(rps, p50, p90, p99, top, total, n_bad)
 
 
+REQUEST_TIMEOUT_S = 10.0
+
+
 async def _client_conn(port: int, requests: list[bytes], until: float, lat: list[float], bad: list[int]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     while time.perf_counter() < until:
         t0 = time.perf_counter()
         writer.write(random.choice(requests))
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
-        await reader.readexactly(length)
+        try:  # a lost answer must fail the run, not hang the benchmark
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), REQUEST_TIMEOUT_S)
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await asyncio.wait_for(reader.readexactly(length), REQUEST_TIMEOUT_S)
+        except TimeoutError:
+            bad.append(1)
+            break
         lat.append(time.perf_counter() - t0)
         if not head.startswith(b"HTTP/1.1 200"):
             bad.append(1)
