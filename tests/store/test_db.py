@@ -121,3 +121,9 @@ def test_sqlite_write_transaction_takes_the_lock_at_begin(tmp_path: Path) -> Non
     finally:
         other.close()
         engine.dispose()
+
+
+def test_consent_polls_are_served_by_indexes(engine: sa.Engine) -> None:
+    """Every API worker asks twice a second for consents created or withdrawn since a moment."""
+    names = {i["name"] for i in sa.inspect(engine).get_indexes("consents")}
+    assert {"ix_consents_created_at", "ix_consents_withdrawn_at"} <= names
