@@ -11,7 +11,10 @@ bounded whatever the upload size, all inside the caller's one transaction.
 from __future__ import annotations
 
 import io
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -261,6 +264,36 @@ def _arrow_chunk(kind: RecordKind, chunk: pd.DataFrame, names: list[str]) -> pa.
     return pa.Table.from_arrays(arrays, names=names)
 
 
+ENCODE_AHEAD = 3  # chunks encoded ahead of the one being sent (memory: a few MB each)
+
+
+def _encoded_chunks(
+    layout: pgbinary.Layout,
+    columns: list[pd.Series],
+    n: int,
+    chunk_rows: int,
+    order: npt.NDArray[np.int64] | None,
+) -> Iterator[tuple[int, bytes | memoryview]]:
+    """(rows, binary COPY body) of each chunk, in order. Picking the rows (in key-hash order, a
+    gather over every column) and joining them into tuples are Arrow kernels that release the
+    GIL, so two threads encode the chunks after the one being sent while the server stores it."""
+    index = np.arange(n, dtype=np.int64) if order is None else order
+    constant = set(layout.constants)
+
+    def encode(start: int) -> tuple[int, bytes | memoryview]:
+        part = index[start : start + chunk_rows]
+        picked = [None if i in constant else c.take(part) for i, c in enumerate(columns)]
+        return len(part), pgbinary.encode_chunk(layout, picked, len(part))
+
+    starts = iter(range(0, n, chunk_rows))
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="copy-encode") as pool:
+        ahead = deque(pool.submit(encode, s) for s in islice(starts, ENCODE_AHEAD))
+        while ahead:
+            done = ahead.popleft().result()
+            ahead.extend(pool.submit(encode, s) for s in islice(starts, 1))
+            yield done
+
+
 def copy_into_postgres(
     conn: sa.Connection,
     table_name: str,
@@ -292,18 +325,13 @@ def copy_into_postgres(
     n = len(rows)
     done = 0
     # The queued writer sends from a thread, so the server stores chunk k while this side
-    # encodes chunk k+1: the two cores work at once instead of taking turns.
+    # encodes the next ones: the two cores work at once instead of taking turns.
     with raw.cursor() as cur, cur.copy(sql, writer=QueuedLibpqWriter(cur)) as cp:
         if layout is not None:
-            index = np.arange(n, dtype=np.int64) if order is None else order
-            constant = set(layout.constants)
             cp.write(pgbinary.HEADER)
-            for start in range(0, n, chunk_rows):
-                part = index[start : start + chunk_rows]
-                columns = [None if i in constant else rows[c].take(part)
-                           for i, c in enumerate(names)]
-                cp.write(pgbinary.encode_chunk(layout, columns, len(part)))
-                done += len(part)
+            for size, body in _encoded_chunks(layout, [rows[c] for c in names], n, chunk_rows, order):
+                cp.write(body)
+                done += size
                 if progress is not None:
                     progress(done, n)
             cp.write(pgbinary.TRAILER)
