@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from store.consents import ConsentNotFound, InvalidConsent
 from store.errors import BatchRejected, DocumentConflict, RowError
-from store.keys import InvalidRole, UnknownKey
+from store.keys import InvalidKeyRequest, InvalidRole, UnknownKey
 from store.records import UnknownKindError
 from store.snapshots import SnapshotError
 
@@ -92,7 +92,7 @@ def to_problem(exc: Exception) -> Problem | None:
         return Problem(404, str(exc), title="Unknown record kind")
     if isinstance(exc, ConsentNotFound | UnknownKey):
         return Problem(404, str(exc))
-    if isinstance(exc, InvalidConsent | InvalidRole):
+    if isinstance(exc, InvalidConsent | InvalidRole | InvalidKeyRequest):
         return Problem(422, str(exc), title="Invalid request")
     from api.audit_writer import AuditUnavailable
     from api.serving import FirmNotFound, ScoreNotReady
@@ -137,7 +137,7 @@ def install_handlers(app: FastAPI) -> None:
     from api.serving import FirmNotFound, ScoreNotReady
 
     for exc_type in (BatchRejected, DocumentConflict, UnknownKindError, ConsentNotFound, UnknownKey,
-                     InvalidConsent, InvalidRole, SnapshotError, FirmNotFound, ScoreNotReady,
+                     InvalidConsent, InvalidRole, InvalidKeyRequest, SnapshotError, FirmNotFound, ScoreNotReady,
                      AuditUnavailable):
         app.add_exception_handler(exc_type, on_exception)
     app.add_exception_handler(StarletteHTTPException, on_http)

@@ -71,6 +71,11 @@ def grant_consent(
         raise InvalidConsent(f"valid_until {valid_until} is before valid_from {start}")
     if not purpose.strip() or not evidence_ref.strip():
         raise InvalidConsent("a consent needs a purpose and an evidence reference")
+    if any(ord(c) < 32 or ord(c) == 127 for c in firm_id + purpose + evidence_ref):
+        raise InvalidConsent(
+            "firm_id, purpose and evidence_ref cannot contain control characters "
+            "(line breaks, tabs, NUL)"
+        )
     values = {
         "firm_id": firm_id,
         "bank_org": bank_org,

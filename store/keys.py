@@ -28,6 +28,15 @@ class InvalidRole(ValueError):
     pass
 
 
+class InvalidKeyRequest(ValueError):
+    """A key asked for with an organisation or label no record can hold (blank, control
+    characters): the caller's mistake, answered as such rather than failing in the database."""
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
 @dataclass(frozen=True)
 class ApiKey:
     key_id: str
@@ -83,7 +92,9 @@ def create_key(
     if role not in ROLES:
         raise InvalidRole(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
     if not org.strip():
-        raise ValueError("a key belongs to an organisation: give its USCC")
+        raise InvalidKeyRequest("a key belongs to an organisation: give its USCC")
+    if _has_control(org) or (label is not None and _has_control(label)):
+        raise InvalidKeyRequest("org and label cannot contain control characters (line breaks, tabs, NUL)")
     key_id = secrets.token_hex(6)
     token = f"{TOKEN_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
     now = utcnow()

@@ -95,3 +95,11 @@ def test_health_ready_metrics_need_no_key(env: Env) -> None:
     text = env.client.get("/metrics").text
     assert "chaincredit_scores_served_total 1.0" in text
     assert CORE not in text
+
+
+def test_a_key_for_a_blank_organisation_is_a_422_problem(env: Env) -> None:
+    """Found by schemathesis: {"org": "\\r"} answered 500."""
+    r = env.client.post("/v1/keys", json={"role": "bank", "org": "\r"}, headers=env.h("admin"))
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "organisation" in r.json()["detail"]

@@ -151,3 +151,14 @@ def test_scores_and_model_state(svc_engine_both: Engine) -> None:
     assert snapshots.serving_version(st2, snapshots.versions_with_scores(svc_engine_both)) == "4"
     st3 = snapshots.bump_model_state(svc_engine_both, "4", by="t")
     assert st3.generation == 3 and st3.previous_version == "3"
+
+
+def test_keys_and_consents_refuse_blank_or_control_text(svc_engine_both: Engine) -> None:
+    """Found by schemathesis: an org of "\\r" was a 500. Such text is the caller's mistake, and
+    PostgreSQL cannot even store a NUL, so it is refused before the database."""
+    for org, label in (("\r", None), ("9150\x00", None), ("91500000MB0000001", "line\nbreak")):
+        with pytest.raises(keys.InvalidKeyRequest):
+            keys.create_key(svc_engine_both, role="bank", org=org, created_by="t", label=label)
+    with pytest.raises(consents.InvalidConsent):
+        consents.grant_consent(svc_engine_both, firm_id="F\x00", bank_org="B", purpose="loan",
+                               valid_until=date.today(), evidence_ref="form-1", created_by="t")
