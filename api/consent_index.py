@@ -23,29 +23,13 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Engine, func, select
 
 from api.poller import Poller
-from store.consents import Consent
-from store.service_tables import as_utc, consents, utcnow
+from store.consents import Consent, consent_from_row
+from store.service_tables import consents, utcnow
 
 log = logging.getLogger("chaincredit.consents")
 
 # How far back each poll looks for new and withdrawn consents (longer than any transaction).
 WITHDRAWAL_MARGIN = timedelta(minutes=2)
-
-
-def _consent(row: object) -> Consent:
-    m = row._mapping  # type: ignore[attr-defined]
-    return Consent(
-        id=int(m["id"]),
-        firm_id=m["firm_id"],
-        bank_org=m["bank_org"],
-        purpose=m["purpose"],
-        valid_from=m["valid_from"],
-        valid_until=m["valid_until"],
-        evidence_ref=m["evidence_ref"],
-        created_at=as_utc(m["created_at"]) or utcnow(),
-        created_by=m["created_by"],
-        withdrawn_at=as_utc(m["withdrawn_at"]),
-    )
 
 
 def _rank(c: Consent) -> tuple[date, int]:
@@ -129,7 +113,7 @@ class ConsentIndex:
                     if int(r[0]) not in self._withdrawn
                 ]
         for row in new_rows:
-            self.add(_consent(row))
+            self.add(consent_from_row(row))
         for cid, bank, firm in gone:
             self.remove(cid, bank, firm)
         self._since = started

@@ -142,11 +142,7 @@ def reference_run(frames: Mapping[str, pd.DataFrame], as_of: date) -> float:
     ref.transmission(g, quality, p.transmission_decay, p.max_tier, up=False)
     ref.tiers(g, list(quality), p.max_tier)
     sales = edges.groupby("seller_id")["verified_cny"].sum()
-    w = {}
-    for s, b, d in g.edges(data=True):
-        if d["outstanding_cny"] > 0 and s != b:
-            buf = sales.get(s, 0.0)
-            w[(s, b)] = min(1.0, d["outstanding_cny"] / buf) if buf > 0 else 1.0
+    w = ref.impact_weights(g, sales.to_dict())
     ref.exposure_to_largest_core(g, w, set(quality))
     recent = nx.DiGraph()
     for s, b, d in g.edges(data=True):

@@ -121,6 +121,19 @@ def cycles(g: nx.DiGraph, amount: str, tolerance: float, max_length: int = 4) ->
     return found
 
 
+def impact_weights(
+    g: nx.DiGraph, verified_sales: Mapping[Node, float]
+) -> dict[tuple[Node, Node], float]:
+    """W[(seller, buyer)]: the seller's unpaid receivable from the buyer over its verified sales
+    (its buffer), capped at 1; a seller with no verified sales loses everything it is owed."""
+    w: dict[tuple[Node, Node], float] = {}
+    for s, b, d in g.edges(data=True):
+        if d["outstanding_cny"] > 0 and s != b:
+            buf = verified_sales.get(s, 0.0)
+            w[(s, b)] = min(1.0, d["outstanding_cny"] / buf) if buf > 0 else 1.0
+    return w
+
+
 def exposure_to_largest_core(
     g: nx.DiGraph, w: Mapping[tuple[Node, Node], float], cores: set[Node]
 ) -> dict[Node, float]:

@@ -11,10 +11,7 @@ bounded whatever the upload size, all inside the caller's one transaction.
 from __future__ import annotations
 
 import io
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -27,6 +24,7 @@ import sqlalchemy as sa
 from psycopg.copy import QueuedLibpqWriter
 
 from store import hashing, pgbinary
+from store.parallel import map_ahead
 from store.records import FieldType, RecordKind
 from store.tables import data_columns
 
@@ -285,13 +283,7 @@ def _encoded_chunks(
         picked = [None if i in constant else c.take(part) for i, c in enumerate(columns)]
         return len(part), pgbinary.encode_chunk(layout, picked, len(part))
 
-    starts = iter(range(0, n, chunk_rows))
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="copy-encode") as pool:
-        ahead = deque(pool.submit(encode, s) for s in islice(starts, ENCODE_AHEAD))
-        while ahead:
-            done = ahead.popleft().result()
-            ahead.extend(pool.submit(encode, s) for s in islice(starts, 1))
-            yield done
+    yield from map_ahead(encode, range(0, n, chunk_rows), workers=2, ahead=ENCODE_AHEAD)
 
 
 def copy_into_postgres(

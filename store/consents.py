@@ -39,10 +39,11 @@ class Consent:
         return self.withdrawn_at is None and self.valid_from <= day <= self.valid_until
 
 
-def _row(row: object) -> Consent:
+def consent_from_row(row: object) -> Consent:
+    """A consents row (any driver) as a Consent: the one place the columns are read."""
     m = row._mapping  # type: ignore[attr-defined]
     return Consent(
-        id=m["id"],
+        id=int(m["id"]),
         firm_id=m["firm_id"],
         bank_org=m["bank_org"],
         purpose=m["purpose"],
@@ -90,7 +91,7 @@ def grant_consent(
     with engine.begin() as conn:
         new_id = conn.execute(insert(consents).values(**values).returning(consents.c.id)).scalar_one()
         row = conn.execute(select(consents).where(consents.c.id == new_id)).one()
-    return _row(row)
+    return consent_from_row(row)
 
 
 def withdraw_consent(engine: Engine, consent_id: int, *, bank_org: str | None = None) -> Consent:
@@ -105,7 +106,7 @@ def withdraw_consent(engine: Engine, consent_id: int, *, bank_org: str | None = 
         row = conn.execute(select(consents).where(*cond)).first()
     if row is None:
         raise ConsentNotFound(f"no consent {consent_id} for this bank")
-    return _row(row)
+    return consent_from_row(row)
 
 
 def consent_in_force(engine: Engine, *, firm_id: str, bank_org: str, day: date) -> Consent | None:
@@ -124,7 +125,7 @@ def consent_in_force(engine: Engine, *, firm_id: str, bank_org: str, day: date) 
     )
     with engine.connect() as conn:
         row = conn.execute(stmt).first()
-    return None if row is None else _row(row)
+    return None if row is None else consent_from_row(row)
 
 
 def list_consents(engine: Engine, *, bank_org: str | None = None, firm_id: str | None = None) -> list[Consent]:
@@ -134,4 +135,4 @@ def list_consents(engine: Engine, *, bank_org: str | None = None, firm_id: str |
     if firm_id is not None:
         stmt = stmt.where(consents.c.firm_id == firm_id)
     with engine.connect() as conn:
-        return [_row(r) for r in conn.execute(stmt)]
+        return [consent_from_row(r) for r in conn.execute(stmt)]

@@ -9,13 +9,16 @@ Results come back in chunk order, so concatenating them gives what one pass woul
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
 from typing import TypeVar
 
 import pandas as pd
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 CHUNK_ROWS = 250_000
 
@@ -40,3 +43,20 @@ def map_row_chunks(
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="chunk") as pool:
         return list(pool.map(one, starts))
+
+
+def map_ahead(work: Callable[[S], T], items: Iterable[S], *, workers: int, ahead: int) -> Iterator[T]:
+    """work(item) for each item, yielded in order, computed by `workers` threads while the
+    caller consumes: at most `ahead` results wait (a bounded amount of memory), so a producer
+    and a slower consumer (a COPY to the server, a file being written) overlap."""
+    queued = iter(items)
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ahead") as pool:
+        pending: deque[Future[T]] = deque(pool.submit(work, i) for i in islice(queued, max(1, ahead)))
+        try:
+            while pending:
+                result = pending.popleft().result()
+                pending.extend(pool.submit(work, i) for i in islice(queued, 1))
+                yield result
+        finally:
+            for f in pending:
+                f.cancel()

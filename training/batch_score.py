@@ -14,9 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from store.parallel import map_ahead
 from training.progress import Progress, report
 from training.score_json import points_json, reasons_json
 
@@ -88,35 +87,18 @@ def score_chunks(
     threads = _workers(workers) if n >= PARALLEL_MIN_ROWS else 1
     # Small runs are split so that every worker gets a share.
     size = max(1, min(chunk_rows, -(-n // threads)))
-    starts = iter(range(0, n, size))
+    starts = range(0, n, size)
+
+    def score(start: int) -> pd.DataFrame:
+        return _score_chunk(model, features.iloc[start : start + size], top_n)
+
+    chunks = map(score, starts) if threads == 1 else map_ahead(score, starts, workers=threads,
+                                                                 ahead=threads)
     done = 0
-    if threads == 1:
-        for start in starts:
-            part = _score_chunk(model, features.iloc[start : start + size], top_n)
-            done += len(part)
-            report(progress, done, n, "scoring")
-            yield part
-        return
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="score")
-    pending: deque[Future[pd.DataFrame]] = deque()
-
-    def submit() -> None:
-        start = next(starts, None)
-        if start is not None:
-            X = features.iloc[start : start + size]
-            pending.append(pool.submit(_score_chunk, model, X, top_n))
-
-    try:
-        for _ in range(threads):
-            submit()
-        while pending:
-            part = pending.popleft().result()
-            submit()
-            done += len(part)
-            report(progress, done, n, "scoring")
-            yield part
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    for part in chunks:
+        done += len(part)
+        report(progress, done, n, "scoring")
+        yield part
 
 
 def score_frame(

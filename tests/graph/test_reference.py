@@ -83,11 +83,7 @@ def test_debtrank_exposure(case) -> None:
     fr, feats, edges = case
     g = _graph(fr, edges, feats)
     sales = edges.groupby("seller_id")["verified_cny"].sum()
-    w = {}
-    for s, b, d in g.edges(data=True):
-        if d["outstanding_cny"] > 0 and s != b:
-            buf = sales.get(s, 0.0)
-            w[(s, b)] = min(1.0, d["outstanding_cny"] / buf) if buf > 0 else 1.0
+    w = ref.impact_weights(g, sales.to_dict())
     cores = set(_quality(fr))
     expected = ref.exposure_to_largest_core(g, w, cores)
     assert sum(v > 0 for v in expected.values()) > 3

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.store.killing import kill_when_ready
 
 CHILD = textwrap.dedent(
     """
@@ -49,22 +44,7 @@ CHILD = textwrap.dedent(
 
 @pytest.mark.parametrize("moment", ["batch-row", "records"])
 def test_sigkill_mid_batch_leaves_nothing(engine: sa.Engine, db_url: str, moment: str) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, db_url, moment, "30000"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
-    )
-    try:
-        assert child.stdout is not None
-        line = child.stdout.readline().strip()
-        assert line in ("batch-row-written", "records-written"), child.stderr.read() if child.stderr else ""
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    assert child.returncode == -signal.SIGKILL
+    kill_when_ready(CHILD, db_url, moment, "30000", ready={"batch-row-written", "records-written"})
     with engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from invoices")).scalar_one() == 0
         assert conn.execute(sa.text("select count(*) from batches")).scalar_one() == 0

@@ -7,13 +7,8 @@ the new one, never a mix, and a run that fails or is killed must leave the old s
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -21,8 +16,8 @@ import sqlalchemy as sa
 
 from store import snapshots
 from store.service_tables import scores
+from tests.store.killing import kill_when_ready
 
-REPO = Path(__file__).resolve().parents[2]
 DAY = date(2024, 6, 30)
 
 
@@ -133,23 +128,11 @@ CHILD = textwrap.dedent(
 
 def test_a_killed_run_leaves_the_previous_scores(engine: sa.Engine, db_url: str) -> None:
     snapshots.save_scores(engine, DAY, "1", score_rows(range(0, 100), 500.0))
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, db_url],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
-    )
-    try:
-        assert child.stdout is not None
-        line = child.stdout.readline().strip()
-        assert line == "appended", child.stderr.read() if child.stderr else ""
+
+    def mid_set() -> None:
         assert set(stored(engine).values()) == {500.0}  # the writer is alive, mid-set
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    assert child.returncode == -signal.SIGKILL
+
+    kill_when_ready(CHILD, db_url, ready={"appended"}, while_alive=mid_set)
     old = stored(engine)
     assert len(old) == 100 and set(old.values()) == {500.0}
     # The dead writer's lock is gone: the next run stores normally.
