@@ -18,9 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from store.consents import ConsentNotFound, InvalidConsent
 from store.errors import BatchRejected, DocumentConflict, RowError
+from store.feature_snapshots import SnapshotError
 from store.keys import InvalidKeyRequest, InvalidRole, UnknownKey
 from store.records import UnknownKindError
-from store.snapshots import SnapshotError
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://chaincredit.example/problems/"

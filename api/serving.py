@@ -24,16 +24,10 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from api.poller import Poller
+from store.feature_snapshots import firm_known, load_snapshot_extras
+from store.model_state import ModelState, get_model_state, serving_version
+from store.scores import StoredScore, get_score
 from store.service_tables import feature_snapshots, scores
-from store.snapshots import (
-    ModelState,
-    StoredScore,
-    firm_known,
-    get_model_state,
-    get_score,
-    load_snapshot_extras,
-    serving_version,
-)
 
 log = logging.getLogger("chaincredit.serving")
 

@@ -6,7 +6,7 @@ Run: `.venv/bin/python -m bench.serve [--seconds 10] [--firms 2000] [--runs 3] [
    after the feature dictionary (bench.train.synthetic), logged to a local MLflow store,
    registered and promoted to `champion` through training.registry, exactly as `chaincredit
    train` and `promote` do; then batch-scores FIRMS firms with points and reasons
-   (training.batch_score.score_frame) and stores snapshot, scores and consents in SQLite.
+   (scoring.batch.score_frame) and stores snapshot, scores and consents in SQLite.
 2. `chaincredit serve --workers W` (SO_REUSEPORT processes); every firm is requested once to
    warm the caches, then `wrk -t2 -c32` (or, without wrk, a raw asyncio HTTP/1.1 client) runs
    RUNS times for SECONDS each: requests/s, p50/p90/p99/max latency, non-200 answers, the
@@ -72,8 +72,8 @@ def build_champion(work: Path, n_firms: int, train_rows: int) -> tuple[Any, pd.D
 
     Returns (training settings, the firms' feature rows, their scores as score_frame gives them)."""
     from bench.train import synthetic
+    from scoring.batch import score_frame
     from store.uscc import make_uscc
-    from training.batch_score import score_frame
     from training.dataset import PointInTimeDataset
     from training.registry import load_champion, log_training_run, promote
     from training.settings import TrainingSettings
@@ -104,8 +104,11 @@ def seed_database(url: str, rows: pd.DataFrame, scores: pd.DataFrame, version: s
     """Snapshot, scores, champion state, a bank key and every firm's consent; the key's token."""
     from sqlalchemy import insert
 
-    from store import keys, snapshots
+    from store import keys
     from store.db import make_engine, upgrade
+    from store.feature_snapshots import save_snapshot
+    from store.model_state import bump_model_state
+    from store.scores import save_scores
     from store.service_tables import consents, utcnow
 
     engine = make_engine(url)
@@ -117,9 +120,9 @@ def seed_database(url: str, rows: pd.DataFrame, scores: pd.DataFrame, version: s
          "red_flags": [[] for _ in firms]},
         index=rows.index,
     )
-    snapshots.save_snapshot(engine, AS_OF, rows, extras)
-    snapshots.save_scores(engine, AS_OF, version, scores)
-    snapshots.bump_model_state(engine, version, by="bench")
+    save_snapshot(engine, AS_OF, rows, extras)
+    save_scores(engine, AS_OF, version, scores)
+    bump_model_state(engine, version, by="bench")
     token = keys.create_key(engine, role="bank", org=BANK_ORG, created_by="bench").token
     now = utcnow()
     until = date.today() + timedelta(days=30)

@@ -61,7 +61,7 @@ def synthetic(rows: int, k: int, n_dates: int, seed: int) -> pd.DataFrame:
 
 
 def main() -> None:
-    from training.batch_score import CHUNK_ROWS
+    from scoring.batch import CHUNK_ROWS
     from training.dataset import PointInTimeDataset
     from training.registry import log_training_run
     from training.settings import TrainingSettings
@@ -161,7 +161,7 @@ def score(model: Any, to_score: pd.DataFrame, tmp: Path, args: argparse.Namespac
           progress: Any) -> dict[str, Any]:
     """Score as `chaincredit score --all` does: chunks on both cores, streamed to Parquet and a
     compressed spool, then (--store) into SQLite in one transaction."""
-    from training.batch_score import ScoreFile, score_chunks, store_scores
+    from scoring.batch import ScoreFile, score_chunks, store_scores
 
     chunks = score_chunks(model, to_score, chunk_rows=args.chunk_rows, workers=args.workers,
                           progress=lambda d, t, w: progress(d, t, w))

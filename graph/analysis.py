@@ -6,18 +6,17 @@ the same three steps; doing them in one place keeps their answers consistent wit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 
+from common.progress import Progress
 from graph.edges import InvoiceStats, edge_table, invoice_stats
 from graph.params import GraphParams
 from graph.prepare import Prepared, prepare
 from graph.verify import Verification, verify
-
-Progress = Callable[[str, float], None]  # (stage name, fraction done 0..1)
 
 
 @dataclass
@@ -34,12 +33,12 @@ def analyse(
     progress: Progress | None = None,
 ) -> Analysis:
     p = params or GraphParams()
-    report = progress or (lambda _stage, _frac: None)
-    report("prepare: dates", 0.0)
+    report = progress or (lambda _stage, _done, _total: None)
+    report("features: prepare: dates", 0, 100)
     prep = prepare(frames, as_of, p, report)
-    report("verify", 0.15)
+    report("features: verify", 15, 100)
     ver = verify(prep, p, report)
-    report("edges", 0.45)
+    report("features: edges", 45, 100)
     st = invoice_stats(prep, ver)
     et = edge_table(prep, ver, st)
     return Analysis(p, prep, ver, st, et)

@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from graph.parallel import on_two_threads
+from common.threads import map_in_threads
 from graph.sorting import stable_argsort
 
 I32 = npt.NDArray[np.int32]
@@ -163,7 +163,7 @@ def _hashes(pieces: list[_Piece], at: I64) -> I64:
                 hi = min(lo + _BLOCK, end)
                 out[at[j] + lo: at[j] + hi] = _mix(pc.words(slice(lo, hi)), pc.length)
 
-    on_two_threads(work, _spans(pieces))
+    map_in_threads(work, _spans(pieces))
     return out
 
 
@@ -385,7 +385,7 @@ def _verify(pieces: list[_Piece], codes: npt.NDArray[np.intp], at: I64, first: I
                     return False
         return True
 
-    return all(on_two_threads(work, _spans(pieces)))
+    return all(map_in_threads(work, _spans(pieces)))
 
 
 def _uniques(pieces: list[_Piece], local: I64, rep_piece: I64) -> pd.Index:

@@ -13,7 +13,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from graph.analysis import Analysis, Progress, analyse
+from common.progress import Progress
+from graph.analysis import Analysis, analyse
 from graph.catalog import FEATURE_NAMES
 from graph.contagion import exposure_to, impact_matrix
 from graph.flags import FLAGS, flag_rows
@@ -49,13 +50,13 @@ def largest_core_customer(s: I64, b: I64, amount: F64, is_core: np.ndarray, n: i
 
 def compute(a: Analysis, progress: Progress | None = None) -> pd.DataFrame:
     p, prep, st, et = a.params, a.prep, a.stats, a.edges
-    report = progress or (lambda _stage, _frac: None)
+    report = progress or (lambda _stage, _done, _total: None)
     n, t = prep.n, prep.t
     s, b = et["s"].to_numpy(), et["b"].to_numpy()
     inv_amt = et["invoiced_cny"].to_numpy()
     ver_amt = et["verified_cny"].to_numpy()
     out: dict[str, F64] = {}
-    report("volumes", 0.5)
+    report("features: volumes", 50, 100)
 
     # -- volumes, counts, concentration ----------------------------------------------------
     sales = np.bincount(s, weights=inv_amt, minlength=n)
@@ -80,7 +81,7 @@ def compute(a: Analysis, progress: Progress | None = None) -> pd.DataFrame:
         np.bincount(s, weights=age * inv_amt, minlength=n) + np.bincount(b, weights=age * inv_amt, minlength=n),
         sales + purchases,
     )
-    report("transmission", 0.6)
+    report("features: transmission", 60, 100)
 
     # -- core firms and transmission --------------------------------------------------------
     tr = transmit(s, b, ver_amt, inv_amt, prep.is_core, prep.quality, n,
@@ -105,7 +106,7 @@ def compute(a: Analysis, progress: Progress | None = None) -> pd.DataFrame:
     pr = pagerank(b, s, inv_amt, n, damping=p.pagerank_damping, tol=p.pagerank_tol,
                   max_iter=p.pagerank_max_iter)
     out["net_pagerank"] = pr * n
-    report("contagion", 0.7)
+    report("features: contagion", 70, 100)
     verified_sales = np.bincount(s, weights=ver_amt, minlength=n)
     buffer = np.where(np.nan_to_num(prep.equity) > 0, prep.equity, verified_sales)
     w = impact_matrix(s, b, et["outstanding_cny"].to_numpy(), buffer, n)
@@ -131,7 +132,7 @@ def compute(a: Analysis, progress: Progress | None = None) -> pd.DataFrame:
     nd = np.bincount(s, weights=weight * distress[b], minlength=n) + np.bincount(
         b, weights=weight * distress[s], minlength=n)
     out["net_neighbour_distress"] = np.clip(_ratio(nd, tw), 0, 1)
-    report("verification", 0.8)
+    report("features: verification", 80, 100)
 
     # -- verification and flags ------------------------------------------------------------
     out["ver_sales_share"] = np.clip(_ratio(verified_sales, sales), 0, 1)
@@ -139,7 +140,7 @@ def compute(a: Analysis, progress: Progress | None = None) -> pd.DataFrame:
     out["ver_level"] = np.clip(np.nan_to_num(_wmean(st.s, st.level.astype(float), st.amount, n)), 0, 3)
     reversed_amt = -np.bincount(s, weights=cn, minlength=n)
     out["ver_reversal_share"] = np.clip(_ratio(reversed_amt, sales), 0, 1) + 0.0
-    report("flags", 0.85)
+    report("features: flags", 85, 100)
     flags = flag_rows(prep, a.ver, st, p)
     counts = {f: np.zeros(n) for f in FLAGS}
     if len(flags):
@@ -148,7 +149,7 @@ def compute(a: Analysis, progress: Progress | None = None) -> pd.DataFrame:
     for f in FLAGS:
         out[f"flag_{f}"] = counts[f]
     out["flag_total"] = sum((counts[f] for f in FLAGS if f != "no_fx_rate"), np.zeros(n))
-    report("payments", 0.9)
+    report("features: payments", 90, 100)
 
     # -- payment behaviour -----------------------------------------------------------------
     out["pay_days_to_be_paid"] = _wmean(st.s, st.days_to_pay, st.amount, n)
@@ -167,7 +168,7 @@ def compute(a: Analysis, progress: Progress | None = None) -> pd.DataFrame:
         mat[:, i] = out.pop(name)
     frame = pd.DataFrame(mat, index=pd.Index(prep.nodes, name="firm_id"),
                          columns=list(FEATURE_NAMES), copy=False)
-    report("done", 1.0)
+    report("features: done", 100, 100)
     return frame
 
 

@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from graph.parallel import on_two_threads
+from common.threads import map_in_threads
 from graph.prepare import F64, I64, NAT_DAY
 from graph.sorting import stable_argsort
 
@@ -147,7 +147,7 @@ def match_window(
                 p = pos[s] - k
                 accept(p, p >= 0, blk < 0, order, rp, rd, ra, bp, bd, ba, blk)
 
-    on_two_threads(partial(by_date, pos=pos, order=order, rp=rp, rd=rd, ra=ra),
+    map_in_threads(partial(by_date, pos=pos, order=order, rp=rp, rd=rd, ra=ra),
                    list(range(0, n, _SPAN)))
     del rp, rd, ra, order, pos
     # pass 2: by amount (first amount of the left side), only where pass 1 found nothing
@@ -178,7 +178,7 @@ def match_window(
                     valid = (p >= 0) & (p < sk2.size)
                     accept(p, valid, blk < 0, order2, rp2, rd2, ra2, bp, bd, ba, blk)
 
-        on_two_threads(by_amount, list(range(0, todo.size, _SPAN)))
+        map_in_threads(by_amount, list(range(0, todo.size, _SPAN)))
         res[todo] = got
     out[lo_] = res
     return out

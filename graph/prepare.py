@@ -8,7 +8,7 @@ makes the point-in-time guarantee a property of one function.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from common.progress import Progress
 from graph.encode import encode, factorize_ints
 from graph.params import GraphParams
 from graph.ratings import rating_quality
@@ -164,9 +165,9 @@ def _doc_codes(cols: list[tuple[Docs, str]]) -> list[npt.NDArray[np.int32]]:
 
 def prepare(
     frames: Mapping[str, pd.DataFrame], as_of: date, params: GraphParams,
-    progress: Callable[[str, float], None] | None = None,
+    progress: Progress | None = None,
 ) -> Prepared:
-    report = progress or (lambda _stage, _frac: None)
+    report = progress or (lambda _stage, _done, _total: None)
     t = day_number(as_of)
     start = months_before(as_of, params.window_months)
     hist_start = months_before(as_of, params.history_months)
@@ -194,7 +195,7 @@ def prepare(
         party_masks += [mask, mask]
 
     # only parties of documents dated <= T become nodes: later ones are masked out here
-    report("prepare: ids", 0.02)
+    report("features: prepare: ids", 2, 100)
     coded_parts, nodes = encode(party_parts, masks=party_masks)
     del party_parts
     n = len(nodes)
@@ -231,14 +232,14 @@ def prepare(
         quality[firm_code[valid & core]] = q[valid & core]
         founded[firm_code[valid]] = to_days(firms.get("founded_on"), len(firms))[valid]
 
-    report("prepare: amounts", 0.06)
+    report("features: prepare: amounts", 6, 100)
     _fill_invoices(coded["invoices"], t)
     _fill_orders(coded["orders"])
     _fill_shipments(coded["shipments"])
     _fill_payments(coded["payments"])
-    report("prepare: references", 0.08)
+    report("features: prepare: references", 8, 100)
     _code_references(coded)
-    report("prepare: pairs", 0.12)
+    report("features: prepare: pairs", 12, 100)
     pair_keys = _code_pairs(coded, n)
     pair_first = _pair_first_day(coded["invoices"], pair_keys, old_inv)
 
@@ -367,20 +368,17 @@ def _code_references(c: dict[str, Docs]) -> None:
 
 
 def _equity(frames: Mapping[str, pd.DataFrame], nodes: pd.Index, t: int) -> F64:
-    """Latest equity reported on or before T (DESIGN §7: reported_on, else year end + 4 months)."""
+    """Latest equity reported on or before T. `reported_on` is filled by the store (the filing
+    rule lives in store.pointintime); a statement without one is not known."""
     out = np.full(len(nodes), np.nan)
     fin = _frame(frames, "financials")
     if fin.empty or "firm_id" not in fin.columns:
         return out
     rep = to_days(fin.get("reported_on"), len(fin))
     fy = _int_col(fin, "fiscal_year", fill=0)
-    # fiscal year end + 4 months = the last day of April of the next year
-    may_next = ((fy + 1 - 1970) * 12 + 4).astype("datetime64[M]")
-    default_days = may_next.astype("datetime64[D]").astype(np.int64) - 1
-    rep = np.where(rep == NAT_DAY, default_days, rep)
     eq = money_cny(fin, "total_assets") - money_cny(fin, "total_liabilities")
     code = nodes.get_indexer(pd.Index(fin["firm_id"]))
-    ok = (code >= 0) & (rep <= t) & ~np.isnan(eq) & (fy > 0)
+    ok = (code >= 0) & (rep != NAT_DAY) & (rep <= t) & ~np.isnan(eq) & (fy > 0)
     if not ok.any():
         return out
     df = pd.DataFrame({"c": code[ok], "fy": fy[ok], "eq": eq[ok]}).sort_values(["c", "fy"])

@@ -9,12 +9,12 @@ allocated to a pair's open invoices oldest first, partial payments summed (DESIG
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from common.progress import Progress
 from graph.matching import lookup_ref, match_window, pair_day_order, take, within
 from graph.params import GraphParams
 from graph.prepare import F64, I64, NAT_DAY, Prepared
@@ -52,9 +52,9 @@ def _size(*arrays: np.ndarray) -> int:
 
 
 def verify(
-    prep: Prepared, params: GraphParams, progress: Callable[[str, float], None] | None = None,
+    prep: Prepared, params: GraphParams, progress: Progress | None = None,
 ) -> Verification:
-    report = progress or (lambda _stage, _frac: None)
+    report = progress or (lambda _stage, _done, _total: None)
     inv, orders, ships, pays = prep.invoices, prep.orders, prep.shipments, prep.payments
     rel, abs_cny = params.amount_tolerance_rel, params.amount_tolerance_cny
     hist = (inv["day"] > prep.hist_start) & ~inv["credit"]
@@ -66,7 +66,7 @@ def verify(
     total_m = np.where(has_amt, total, np.nan)
     net_m = np.where(has_amt, net, np.nan)
 
-    report("verify: orders", 0.15)
+    report("features: verify: orders", 15, 100)
     # -- order ---------------------------------------------------------------------------
     by_pair_day = pair_day_order(pair, day)
     oid_ref = inv["oid_ref"][idx]
@@ -79,7 +79,7 @@ def verify(
     oid = np.where(oid_ref >= 0, oid_ref, take(orders["oid"], order, -1))
     del o_ref, o_inf, o_amt, oid_ref
 
-    report("verify: shipments", 0.25)
+    report("features: verify: shipments", 25, 100)
     # -- shipment ------------------------------------------------------------------------
     sh_ref = lookup_ref(s, oid, ships["s"], ships["oid_ref"])
     sh_amt = np.where(ships["has_amount"], ships["goods_value"], np.nan)
@@ -108,7 +108,7 @@ def verify(
     cn_target = take(idx, cn_target_local, -1)
     del cn_target_local, reversed_amt, payable, has_amt
 
-    report("verify: payments", 0.35)
+    report("features: verify: payments", 35, 100)
     # -- payments citing an invoice ------------------------------------------------------
     pay_in = pays["day"] > prep.hist_start
     p_amt = np.where(pay_in, np.maximum(pays["amount"], 0.0), 0.0)

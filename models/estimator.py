@@ -17,7 +17,7 @@ Why this shape:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import lightgbm as lgb
@@ -30,12 +30,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils.validation import check_is_fitted
 
+from common.progress import Progress  # stages: "cv", "train", "train-final", "calibrate"
 from graph.dictionary import Direction, FeatureSpec
 from models.scoring import GradeScale, LimitPolicy, ScoreScale
 
 FloatArray = npt.NDArray[np.float64]
-# progress(stage, done, total): stage is "cv" (cross-fitting rounds), "train" or "calibrate".
-Progress = Callable[[str, int, int], None]
 
 CV_MAX_ROWS = 100_000  # "auto" calibration: out-of-fold below this many rows, holdout above
 # n_jobs=None: one thread below this many rows. Measured on the shared 2-core machine (load ~5)

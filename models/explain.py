@@ -13,7 +13,6 @@ frozen copy of the feature dictionary, so a reloaded model words them the same w
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.special import expit
 
+from common.progress import Progress, report
 from graph.dictionary import FeatureSpec
 from models.estimator import CreditModel
 from models.scoring import suggested_limit
@@ -62,7 +62,7 @@ def explain(
     *,
     top_n: int = 4,
     chunk_rows: int = 200_000,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     num_threads: int = 0,
 ) -> Explanation:
     """PD, score, grade, suggested limit, points and top reasons for every row of X.
@@ -78,8 +78,7 @@ def explain(
         s, p = _explain_chunk(model, part, top_n, num_threads)
         summaries.append(s)
         points.append(p)
-        if progress is not None:
-            progress(min(start + chunk_rows, n), n)
+        report(progress, "explain", min(start + chunk_rows, n), n)
     return Explanation(pd.concat(summaries), pd.concat(points), top_n)
 
 

@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 
 INDEX_NAME = "firm_id"
 SPECIALISED_LEVELS = {"none": 0.0, "province": 1.0, "national": 2.0}
-# DESIGN §7: statements are usable from reported_on; when absent, fiscal year end + 4 months.
-DEFAULT_REPORTING_LAG_MONTHS = 4
 
 _D = Direction
 
@@ -328,13 +326,10 @@ def _flag(col: pd.Series) -> pd.Series:
 
 
 def financial_features(financials: pd.DataFrame, t: pd.Timestamp) -> pd.DataFrame:
+    """Ratios from each firm's latest statement known at T. `reported_on` is filled by the
+    store (the filing rule lives in store.pointintime); a statement without one is not known."""
     fin = financials.copy()
-    year = fin["fiscal_year"].astype("float64")
-    default_reported = pd.to_datetime(
-        {"year": year.fillna(1900).astype("int64"), "month": 12, "day": 31}
-    ) + pd.DateOffset(months=DEFAULT_REPORTING_LAG_MONTHS)
-    reported = _dates(fin["reported_on"]) if "reported_on" in fin else default_reported
-    fin["_usable_on"] = reported.fillna(default_reported)
+    fin["_usable_on"] = _dates(fin["reported_on"])
     fin = fin.loc[(fin["_usable_on"] <= t).to_numpy()]
     fin = fin.sort_values(["firm_id", "fiscal_year", "_usable_on"], kind="stable")
     fin = fin.drop_duplicates(["firm_id", "fiscal_year"], keep="last")

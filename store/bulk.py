@@ -11,7 +11,7 @@ bounded whatever the upload size, all inside the caller's one transaction.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -23,8 +23,10 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from psycopg.copy import QueuedLibpqWriter
 
+from common.progress import Progress, report
+from common.threads import map_ahead
 from store import hashing, pgbinary
-from store.parallel import map_ahead
+from store.pointintime import default_reported_on
 from store.records import FieldType, RecordKind
 from store.tables import data_columns
 
@@ -38,7 +40,6 @@ UPLOADER_COLUMN = "uploaded_by"
 _NULL_INT = np.iinfo(np.int64).min
 KEY_HASH_COLUMN = "key_hash"
 
-Progress = Callable[[int, int], None]
 
 
 def storage_columns(kind: RecordKind) -> list[str]:
@@ -142,14 +143,6 @@ def key_hashes(
     Equal keys give equal hashes; equal hashes are always confirmed on the key columns."""
     parts = _hashes_of(kind, frame, key_columns(kind), cache)
     return hashing.as_signed(hashing.combine(parts, len(frame)))
-
-
-def default_reported_on(fiscal_year: pd.Series) -> pd.Series:
-    """DESIGN.md §7: statements are available 4 months after the fiscal year end (30 April)."""
-    years = pd.to_numeric(fiscal_year, errors="coerce").astype("Int64")
-    text = years.astype(str) + "-04-30"
-    out = pd.to_datetime(text.where(years.notna()), errors="coerce")
-    return out + pd.DateOffset(years=1)
 
 
 def normalise(kind: RecordKind, frame: pd.DataFrame, *, uploader: str) -> pd.DataFrame:
@@ -324,8 +317,7 @@ def copy_into_postgres(
             for size, body in _encoded_chunks(layout, [rows[c] for c in names], n, chunk_rows, order):
                 cp.write(body)
                 done += size
-                if progress is not None:
-                    progress(done, n)
+                report(progress, "storing", done, n)
             cp.write(pgbinary.TRAILER)
             return
         for chunk in _chunks(rows, chunk_rows):
@@ -333,8 +325,7 @@ def copy_into_postgres(
             pacsv.write_csv(_arrow_chunk(kind, chunk, names), buf, write_options=options)
             cp.write(buf.getbuffer())
             done += len(chunk)
-            if progress is not None:
-                progress(done, n)
+            report(progress, "storing", done, n)
 
 
 def _inferred(values: pd.Series) -> FieldType | None:
@@ -456,8 +447,7 @@ def executemany_into_sqlite(
             else:
                 cur.executemany(sql, ((),) * len(chunk))
             done += len(chunk)
-            if progress is not None:
-                progress(done, len(rows))
+            report(progress, "storing", done, len(rows))
     finally:
         cur.close()
 

@@ -25,9 +25,10 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from common.progress import Progress, report
+from common.threads import map_row_chunks
 from store import bulk
 from store.errors import BatchRejected, DocumentConflict, RowError
-from store.parallel import map_row_chunks
 from store.records import FieldType, RecordKind, kind_named
 from store.tables import Batch, data_columns, record_table
 
@@ -181,7 +182,7 @@ def ingest(
     *,
     uploader: str,
     replace: bool = False,
-    progress: bulk.Progress | None = None,
+    progress: Progress | None = None,
 ) -> BatchResult:
     """Store one upload as one batch, all or nothing; see the module docstring."""
     return ingest_many(engine, [upload], uploader=uploader, replace=replace, progress=progress)[0]
@@ -193,13 +194,13 @@ def ingest_many(
     *,
     uploader: str,
     replace: bool = False,
-    progress: bulk.Progress | None = None,
+    progress: Progress | None = None,
 ) -> list[BatchResult]:
     """Store several uploads as several batches in ONE transaction: either all are stored or
     none is (the `chaincredit load` of a folder is one decision, not a half-loaded folder).
 
     Raises BatchRejected (bad rows, listed all) or DocumentConflict (stored documents that differ)
-    before anything is committed. `progress(done, total)` counts staged rows over all uploads.
+    before anything is committed. `progress("storing", done, total)` counts staged rows over all uploads.
     """
     parse_errors = [e for u in uploads for e in getattr(u, "errors", [])]
     if parse_errors:
@@ -219,9 +220,8 @@ def ingest_many(
     total = sum(len(p.rows) for p in prepared)
     offset = 0
 
-    def shifted(done: int, _n: int) -> None:
-        if progress is not None:
-            progress(offset + done, total)
+    def shifted(stage: str, done: int, _n: int) -> None:
+        report(progress, stage, offset + done, total)
 
     received_at = datetime.now(UTC)
     results: list[BatchResult] = []
@@ -317,7 +317,7 @@ def _store(
     uploader: str,
     replace: bool,
     received_at: datetime,
-    progress: bulk.Progress,
+    progress: Progress,
 ) -> BatchResult:
     kind = p.kind
     postgres = conn.dialect.name == "postgresql"

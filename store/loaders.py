@@ -9,7 +9,7 @@ PostgreSQL's COPY TO (or pandas.read_sql on SQLite), typed once per column.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -184,16 +184,19 @@ def _latest_per_firm(frame: pd.DataFrame, order: str) -> pd.DataFrame:
     return ordered.drop_duplicates("firm_id", keep="last").reset_index(drop=True)
 
 
-def _id_only_firms(registry: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    seen: list[np.ndarray] = []
-    for name, frame in frames.items():
-        if name == "firms":
-            continue
-        for col in KINDS[name].party_fields:
-            seen.append(frame[col].dropna().to_numpy(dtype=object))
+def with_id_only_firms(registry: pd.DataFrame, frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The registry plus every party the documents name that it lacks, known by id only
+    (is_core False, everything else absent): DESIGN §3, a document may name an unregistered firm."""
+    seen = [
+        frame[col].dropna().to_numpy(dtype=object)
+        for name, frame in frames.items()
+        if name != "firms"
+        for col in KINDS[name].party_fields
+        if col in frame
+    ]
     if not seen:
         return registry
-    ids = pd.unique(np.concatenate(seen)) if seen else np.empty(0, dtype=object)
+    ids = pd.unique(np.concatenate(seen))
     extra = np.setdiff1d(ids.astype(str), registry["firm_id"].to_numpy(dtype=str))
     if extra.size == 0:
         return registry
@@ -231,7 +234,7 @@ def load_flows(
                 frame = _latest_per_firm(frame, "fiscal_year")
             frames[name] = _with_cny(kind, frame, rates)
     if "firms" in frames:
-        frames["firms"] = _id_only_firms(frames["firms"], frames)
+        frames["firms"] = with_id_only_firms(frames["firms"], frames)
     return {name: frames[name] for name in wanted}
 
 
@@ -241,21 +244,44 @@ def load_credit_events(engine: Engine) -> pd.DataFrame:
         return _select(conn, KINDS["credit_events"], None, None)
 
 
-def latest_document_date(engine: Engine) -> date | None:
-    """The latest date of any current trade document, None when there is none."""
-    latest: date | None = None
+def _as_day(value: Any) -> date | None:
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = value.date()
+    return value
+
+
+def _date_bound(engine: Engine, kinds: Iterable[str], bound: Any, upto: date | None = None) -> date | None:
+    """`bound` (sa.func.min or max) of the event dates of the current versions of `kinds`."""
+    found: list[date] = []
     with engine.connect() as conn:
-        for name in DOCUMENT_KINDS:
+        for name in kinds:
             kind = KINDS[name]
             table = record_table(kind)
             assert kind.date_field is not None
-            value = conn.execute(
-                sa.select(sa.func.max(table.c[kind.date_field])).where(table.c.is_current)
-            ).scalar_one_or_none()
-            if isinstance(value, str):
-                value = date.fromisoformat(value)
-            if isinstance(value, datetime):
-                value = value.date()
-            if value is not None and (latest is None or value > latest):
-                latest = value
-    return latest
+            stmt = sa.select(bound(table.c[kind.date_field])).where(table.c.is_current)
+            if upto is not None:
+                stmt = stmt.where(table.c[kind.date_field] <= upto)
+            value = _as_day(conn.execute(stmt).scalar_one_or_none())
+            if value is not None:
+                found.append(value)
+    if not found:
+        return None
+    return min(found) if bound is sa.func.min else max(found)
+
+
+def latest_document_date(engine: Engine) -> date | None:
+    """The latest date of any current trade document, None when there is none."""
+    return _date_bound(engine, DOCUMENT_KINDS, sa.func.max)
+
+
+def document_span(engine: Engine) -> tuple[date, date]:
+    """First and last date trade data exists for: the earliest document or credit event up to
+    the latest document (the window default training dates are taken from)."""
+    last = latest_document_date(engine)
+    if last is None:
+        raise ValueError("the database holds no documents; run `chaincredit load` first")
+    first = _date_bound(engine, (*DOCUMENT_KINDS, "credit_events"), sa.func.min, upto=last)
+    assert first is not None
+    return first, last

@@ -7,13 +7,14 @@ it came as a CSV row, a JSON object, a Parquet row or an XML document.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from common.progress import Progress, report
 from store.errors import RowError, StoreError
 from store.parsers.tabular import RawTable, read_csv, read_json, read_parquet, records_to_raw
 from store.records import INVOICES, KINDS, RecordKind, UnknownKindError, kind_named
@@ -40,7 +41,6 @@ _EXTENSIONS = {
     ".xml": "xml",
 }
 
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -237,15 +237,13 @@ def read_paths(paths: Sequence[Path], *, progress: Progress | None = None) -> li
         frame, errors = _validated(rk, reader(rk, data))
         out.append(ParsedUpload(rk, frame, errors, len(frame), _sha256([data]), str(f), fmt))
         done += 1
-        if progress is not None:
-            progress(done, total, str(f))
+        report(progress, f"reading: {f.name}", done, total)
     if xml_files:
         docs: list[bytes] = []
         for f in xml_files:
             docs.append(f.read_bytes())
             done += 1
-            if progress is not None:
-                progress(done, total, str(f))
+            report(progress, f"reading: {f.name}", done, total)
         frame, errors = _read_xml(docs)
         source = str(xml_files[0]) if len(xml_files) == 1 else f"{len(xml_files)} XML invoices"
         out.append(ParsedUpload(INVOICES, frame, errors, len(frame), _sha256(docs), source, "xml"))

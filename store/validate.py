@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from common.threads import CHUNK_ROWS, map_row_chunks
 from store.errors import RowError
 from store.money import (
     CURRENCY_DIGITS,
@@ -27,8 +28,8 @@ from store.money import (
     format_minor,
     to_minor,
 )
-from store.parallel import CHUNK_ROWS, map_row_chunks
 from store.parties import party_problems
+from store.pointintime import default_reported_on
 from store.records import Field, FieldType, RecordKind
 
 RATINGS = (
@@ -571,9 +572,7 @@ def _fill_reported_on(
     reported = out["reported_on"]
     fill = reported.isna().to_numpy() & in_range & ~bad["reported_on"]
     if fill.any():
-        derived = pd.to_datetime(
-            pd.Series((years[fill] + 1) * 10000 + 430).astype(str), format="%Y%m%d"
-        ).to_numpy(dtype="datetime64[ns]")
+        derived = default_reported_on(pd.Series(years[fill])).to_numpy(dtype="datetime64[ns]")
         values = reported.to_numpy(dtype="datetime64[ns]").copy()
         values[fill] = derived
         out["reported_on"] = pd.Series(values, dtype="datetime64[ns]")

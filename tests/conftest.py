@@ -9,9 +9,11 @@ REQUIRE_POSTGRES=1 (CI), where they fail. Tables are emptied between tests.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -73,24 +75,28 @@ def _sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _empty_all_tables(engine: Engine) -> None:
+    """Empty every table of a PostgreSQL test database between tests."""
     names = [n for n in sa.inspect(engine).get_table_names() if n != "alembic_version"]
-    if not names:
-        return
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
+    if names:
+        with engine.begin() as conn:
             conn.exec_driver_sql(
                 "TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"
             )
-        else:
-            for n in names:
-                conn.exec_driver_sql(f'DELETE FROM "{n}"')
 
 
 @pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest) -> str:
-    """URL of a migrated, empty database on the parametrised backend."""
-    fixture = "_sqlite_url" if request.param == "sqlite" else "_postgres_url"
-    url: str = request.getfixturevalue(fixture)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """URL of a migrated, empty database on the parametrised backend.
+
+    SQLite: a fresh copy of the migrated file per test (the append-only audit log cannot be
+    emptied with DELETE, by design). PostgreSQL: the session's database, emptied."""
+    if request.param == "sqlite":
+        template = sa.make_url(request.getfixturevalue("_sqlite_url")).database
+        assert template is not None
+        copy = tmp_path / "chaincredit.db"
+        shutil.copyfile(template, copy)
+        return f"sqlite:///{copy}"
+    url: str = request.getfixturevalue("_postgres_url")
     from store.db import make_engine
 
     engine = make_engine(url)
@@ -110,5 +116,50 @@ def engine(db_url: str) -> Iterator[Engine]:
     try:
         yield eng
     finally:
-        _empty_all_tables(eng)
+        if eng.dialect.name == "postgresql":
+            _empty_all_tables(eng)
         eng.dispose()
+
+
+# --- trained models, MLflow and a loaded simulation, shared by training and scoring tests ------
+
+@pytest.fixture(scope="session")
+def outcome() -> Any:
+    """One trained outcome per session (a small synthetic point-in-time dataset)."""
+    from tests.training.factories import FAST_MODEL, synthetic_dataset
+    from training.train import train_and_evaluate
+
+    return train_and_evaluate(synthetic_dataset(), model_params=FAST_MODEL, oot_dates=2)
+
+
+@pytest.fixture(scope="session")
+def mlflow_settings(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A real MLflow tracking store and artifact folder in a temp folder."""
+    from training.settings import TrainingSettings
+
+    root: Path = tmp_path_factory.mktemp("mlflow")
+    return TrainingSettings(
+        mlflow_tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
+        mlflow_artifact_root=(root / "artifacts").as_uri(),
+        chaincredit_data_dir=root / "var",
+        registered_model_name="chaincredit-test",
+        experiment_name="chaincredit-test",
+    )
+
+
+@pytest.fixture(scope="session")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """A small simulation loaded into a migrated SQLite file."""
+    from store.db import make_engine, upgrade
+    from store.ingest import ingest_many
+    from store.reading import read_paths
+    from training.simulator import SimConfig, simulate, write_simulation
+
+    root = tmp_path_factory.mktemp("dbds")
+    res = simulate(SimConfig(n_firms=150, months=18, seed=3))
+    written = write_simulation(res, root / "sim", fmt="parquet")
+    engine = make_engine(f"sqlite:///{root / 'cc.db'}")
+    upgrade(engine)
+    files = [p for p in written if p.parent == root / "sim"]
+    ingest_many(engine, read_paths(files), uploader="test")
+    return engine

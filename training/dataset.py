@@ -18,99 +18,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from store.records import DOCUMENT_KINDS, KINDS
-from training.progress import Progress, report
+from common.progress import Progress, report
+from store.pointintime import add_months, data_span, frames_as_of, month_end, month_ends_between
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 FeatureFn = Callable[[Mapping[str, pd.DataFrame], date], pd.DataFrame]
 HORIZON_MONTHS = 12
-# Financial statements become known some months after the fiscal year (DESIGN.md §7).
-FINANCIALS_LAG_MONTHS = 4
 LABEL = "label"
-
-
-def _ts(d: date | pd.Timestamp) -> pd.Timestamp:
-    return pd.Timestamp(d).normalize()
-
-
-def month_end(d: date | pd.Timestamp) -> pd.Timestamp:
-    return _ts(d) + pd.offsets.MonthEnd(0)
-
-
-def add_months(d: date | pd.Timestamp, months: int) -> pd.Timestamp:
-    """Calendar months ahead, month ends staying month ends (2024-02-29 + 12 → 2025-02-28)."""
-    t = _ts(d)
-    moved = t + pd.DateOffset(months=months)
-    return moved + pd.offsets.MonthEnd(0) if t == month_end(t) else moved
-
-
-def month_ends_between(start: date | pd.Timestamp, end: date | pd.Timestamp) -> list[date]:
-    """Month ends T with start <= T <= end."""
-    return [t.date() for t in pd.date_range(_ts(start), _ts(end), freq="ME")]
-
-
-def financials_known_on(financials: pd.DataFrame) -> pd.Series:
-    """When each statement became available: `reported_on`, else fiscal year end + 4 months."""
-    fy = pd.to_numeric(financials["fiscal_year"], errors="coerce")
-    fallback = pd.to_datetime(fy.astype("Int64").astype("string") + "-12-31", errors="coerce")
-    fallback = fallback + pd.DateOffset(months=FINANCIALS_LAG_MONTHS)
-    if "reported_on" in financials:
-        reported = pd.to_datetime(financials["reported_on"], errors="coerce")
-        return reported.fillna(fallback)
-    return fallback
-
-
-def _date_column(kind: str) -> str | None:
-    rk = KINDS.get(kind)
-    return rk.date_field if rk is not None else None
-
-
-def frames_as_of(frames: Mapping[str, pd.DataFrame], as_of: date) -> dict[str, pd.DataFrame]:
-    """Every frame cut to what was knowable at the end of day `as_of`.
-
-    Documents by their event date; financials by when they were reported; credit events by event
-    date and, where given, report date; firms by founding date (a firm founded later does not
-    exist yet). Kinds this module does not know are passed through untouched.
-    """
-    t = _ts(as_of)
-    out: dict[str, pd.DataFrame] = {}
-    for kind, df in frames.items():
-        keep: pd.Series | None
-        if kind == "financials":
-            keep = financials_known_on(df) <= t
-        elif kind == "firms":
-            founded = pd.to_datetime(df["founded_on"], errors="coerce") if "founded_on" in df else None
-            keep = (founded.isna() | (founded <= t)) if founded is not None else None
-        elif kind == "credit_events":
-            keep = pd.to_datetime(df["event_date"], errors="coerce") <= t
-            if "reported_on" in df:
-                rep = pd.to_datetime(df["reported_on"], errors="coerce")
-                keep &= rep.isna() | (rep <= t)
-        else:
-            col = _date_column(kind)
-            keep = pd.to_datetime(df[col], errors="coerce") <= t if col and col in df else None
-        out[kind] = df if keep is None else df.loc[keep.to_numpy(dtype=bool)]
-    return out
-
-
-def data_span(frames: Mapping[str, pd.DataFrame]) -> tuple[date, date]:
-    """First and last document date in the frames (the dates trade data exists for)."""
-    lows: list[pd.Timestamp] = []
-    highs: list[pd.Timestamp] = []
-    for kind in (*DOCUMENT_KINDS, "credit_events"):
-        df = frames.get(kind)
-        col = _date_column(kind)
-        if df is None or col is None or col not in df or df.empty:
-            continue
-        dates = pd.to_datetime(df[col], errors="coerce")
-        if dates.notna().any():
-            lows.append(dates.min())
-            highs.append(dates.max())
-    if not lows:
-        raise ValueError("the frames hold no dated documents")
-    return min(lows).date(), max(highs).date()
 
 
 def default_snapshot_dates(
@@ -125,7 +41,7 @@ def default_snapshot_dates(
     start = add_months(first, min_history_months)
     stop = add_months(month_end(last), -horizon_months)
     # A window ending after `last` is incomplete; stop is a month end, step back if it overshoots.
-    dates = [d for d in month_ends_between(start, stop) if add_months(d, horizon_months) <= _ts(last)]
+    dates = [d for d in month_ends_between(start, stop) if add_months(d, horizon_months) <= pd.Timestamp(last).normalize()]
     if not dates:
         raise ValueError(
             f"data from {first} to {last} has no month end with a complete "
@@ -152,12 +68,12 @@ def label_rows(
 ) -> tuple[npt.NDArray[np.bool_], pd.Series]:
     """(keep mask, label) for firms at T: keep drops firms whose first event is on or before T;
     label is 1/0 for an event in (T, T + horizon], <NA> when the window passes `last_date`."""
-    t = _ts(as_of)
+    t = pd.Timestamp(as_of).normalize()
     first = pd.Series(firm_ids.astype(str), index=firm_ids).map(first_event)
     first = pd.to_datetime(first)
     keep = ~(first <= t).to_numpy(dtype=bool)
     end = add_months(t, horizon_months)
-    if end > _ts(last_date):
+    if end > pd.Timestamp(last_date).normalize():
         label = pd.Series(pd.NA, index=firm_ids, dtype="Int8")
     else:
         label = pd.Series((first <= end).to_numpy(dtype=np.int8), index=firm_ids, dtype="Int8")
@@ -188,7 +104,7 @@ class PointInTimeDataset:
         return self.take(self.y.notna().to_numpy(dtype=bool))
 
     def on_dates(self, dates: Iterable[date]) -> PointInTimeDataset:
-        wanted = pd.DatetimeIndex([_ts(d) for d in dates])
+        wanted = pd.DatetimeIndex([pd.Timestamp(d).normalize() for d in dates])
         return self.take(self.X.index.get_level_values("as_of").isin(wanted))
 
     def split_out_of_time(
@@ -245,7 +161,7 @@ def assemble(
         feats = feats.loc[keep]
         label = label.loc[keep]
         idx = pd.MultiIndex.from_arrays(
-            [pd.DatetimeIndex([_ts(as_of)] * len(feats)), feats.index.astype(str)], names=["as_of", "firm_id"]
+            [pd.DatetimeIndex([pd.Timestamp(as_of).normalize()] * len(feats)), feats.index.astype(str)], names=["as_of", "firm_id"]
         )
         xs.append(feats.set_axis(idx, axis=0))
         ys.append(label.set_axis(idx).rename(LABEL))
@@ -288,11 +204,11 @@ def build_dataset(
 
     def per_date() -> Iterable[tuple[date, pd.DataFrame]]:
         for i, t in enumerate(snap):
-            report(progress, i, len(snap), f"features as of {t}")
+            report(progress, f"dataset: features as of {t}", i, len(snap))
             cut = frames_as_of(frames, t)
             populations[t] = pd.Index(cut["firms"]["firm_id"].astype(str)) if "firms" in cut else None
             yield t, fn(cut, t)
-        report(progress, len(snap), len(snap), "features done")
+        report(progress, "dataset: features done", len(snap), len(snap))
 
     def population(t: date) -> pd.Index:
         pop = populations.get(t)
@@ -318,13 +234,12 @@ def build_dataset_from_database(
     for T is reused, a missing one is computed and saved first.
 
     The documents are read once, as of the last date missing a snapshot, and cut in memory per
-    T (training.flows.FlowCache): reading them again for every T cost ~9 s a date on SQLite
+    T (store.flow_cache.FlowCache): reading them again for every T cost ~9 s a date on SQLite
     for 3,000 firms, twenty times the feature computation itself. The result equals computing
     each snapshot from its own database read (tests/training/test_database_dataset.py)."""
-    from store.loaders import latest_document_date, load_credit_events
-    from store.snapshots import load_snapshot, save_snapshot, snapshot_dates
-    from training.flows import FlowCache
-    from training.snapshot import data_span_in_database
+    from store.feature_snapshots import load_snapshot, save_snapshot, snapshot_dates
+    from store.flow_cache import FlowCache
+    from store.loaders import document_span, latest_document_date, load_credit_events
 
     last = latest_document_date(engine)
     if last is None:
@@ -332,7 +247,7 @@ def build_dataset_from_database(
     if dates is not None:
         snap = list(dates)
     else:
-        first, last = data_span_in_database(engine)
+        first, last = document_span(engine)
         snap = default_snapshot_dates(
             first, last, horizon_months=horizon_months, min_history_months=min_history_months
         )
@@ -344,13 +259,13 @@ def build_dataset_from_database(
 
     def per_date() -> Iterable[tuple[date, pd.DataFrame]]:
         for i, t in enumerate(snap):
-            report(progress, i, len(snap), f"snapshot {t}")
+            report(progress, f"dataset: snapshot {t}", i, len(snap))
             if cache is None or t in stored:
                 yield t, load_snapshot(engine, t)
                 continue
             features = fn(cache.as_of(t), t)
             save_snapshot(engine, t, features, None)
             yield t, features
-        report(progress, len(snap), len(snap), "snapshots done")
+        report(progress, "dataset: snapshots done", len(snap), len(snap))
 
     return assemble(per_date(), events, last, horizon_months=horizon_months)

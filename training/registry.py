@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from common.progress import Progress, report
 from training.metrics import auc
-from training.progress import Progress, report
 from training.settings import TrainingSettings, get_training_settings
 
 if TYPE_CHECKING:
@@ -159,14 +159,14 @@ def log_training_run(
     model = outcome.model
     steps = 5
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run, tempfile.TemporaryDirectory() as tmp:
-        report(progress, 0, steps, "logging params and metrics")
+        report(progress, "mlflow: logging params and metrics", 0, steps)
         params = {**outcome.params(), **(extra_params or {})}
         mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
         mlflow.log_metrics(outcome.metrics())
         mlflow.log_dict(_dictionary_json(model), "feature_dictionary.json")
         mlflow.log_dict({str(k): float(v) for k, v in outcome.mean_abs_points.items()}, "mean_abs_points.json")
 
-        report(progress, 1, steps, "logging plots")
+        report(progress, "mlflow: logging plots", 1, steps)
         y = outcome.y_oot
         curves = {"model": outcome.pd_oot}
         if outcome.ablation_model is not None:
@@ -185,12 +185,12 @@ def log_training_run(
         for path, fig in figures.items():
             mlflow.log_figure(fig, path)
 
-        report(progress, 2, steps, "logging out-of-time rows")
+        report(progress, "mlflow: logging out-of-time rows", 2, steps)
         oot_path = Path(tmp) / "oot.parquet"
         outcome.oot_data.to_frame().to_parquet(oot_path, index=False)
         mlflow.log_artifact(str(oot_path), artifact_path=str(Path(OOT_ARTIFACT).parent))
 
-        report(progress, 3, steps, "logging the model")
+        report(progress, "mlflow: logging the model", 3, steps)
         folder = Path(tmp) / MODEL_ARTIFACT
         save_model(model, folder)
         sample = outcome.oot_data.X.head(50)
@@ -206,7 +206,7 @@ def log_training_run(
         )
         version = None
         if register and info.registered_model_version is not None:
-            report(progress, 4, steps, "registering the challenger")
+            report(progress, "mlflow: registering the challenger", 4, steps)
             version = str(info.registered_model_version)
             client = _client(s)
             client.set_registered_model_alias(s.registered_model_name, CHALLENGER, version)
@@ -214,7 +214,7 @@ def log_training_run(
             client.set_model_version_tag(
                 s.registered_model_name, version, "oot_auc", f"{outcome.oot.auc:.6f}"
             )
-        report(progress, steps, steps, "logged")
+        report(progress, "mlflow: logged", steps, steps)
         return LoggedRun(run.info.run_id, experiment_id, version)
 
 

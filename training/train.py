@@ -17,9 +17,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from common.progress import Progress, report
 from training.dataset import PointInTimeDataset
 from training.metrics import Evaluation, auc, evaluate, psi
-from training.progress import Progress, report
 
 FloatArray = npt.NDArray[np.float64]
 EXPLAIN_SAMPLE = 5_000  # rows whose points are averaged for the "mean |points|" plot
@@ -158,12 +158,12 @@ def train_and_evaluate(
     steps = 4 if ablation else 3
     seconds: dict[str, float] = {}
 
-    report(progress, 0, steps, f"training on {len(train):,} rows")
+    report(progress, f"train: training on {len(train):,} rows", 0, steps)
     t0 = time.perf_counter()
     model = _fit(params, train.X, train.y)
     seconds["fit"] = time.perf_counter() - t0
 
-    report(progress, 1, steps, f"evaluating on {len(oot):,} out-of-time rows")
+    report(progress, f"train: evaluating on {len(oot):,} out-of-time rows", 1, steps)
     t0 = time.perf_counter()
     pd_train = np.asarray(model.predict_proba(train.X)[:, 1], dtype=np.float64)
     pd_oot = np.asarray(model.predict_proba(oot.X)[:, 1], dtype=np.float64)
@@ -177,7 +177,7 @@ def train_and_evaluate(
     stability = psi(score_of(model, pd_train), score_of(model, pd_oot))
     seconds["evaluate"] = time.perf_counter() - t0
 
-    report(progress, 2, steps, "explaining a sample")
+    report(progress, "train: explaining a sample", 2, steps)
     rng = np.random.default_rng(random_state)
     take = min(explain_sample, len(oot))
     rows = np.sort(rng.choice(len(oot), size=take, replace=False))
@@ -187,13 +187,13 @@ def train_and_evaluate(
     ablation_model = None
     ablation_eval = None
     if ablation and graph_cols and len(graph_cols) < train.X.shape[1]:
-        report(progress, 3, steps, "ablation without graph features")
+        report(progress, "train: ablation without graph features", 3, steps)
         t0 = time.perf_counter()
         ablation_model = _fit(params, train.X.drop(columns=graph_cols), train.y)
         pd_abl = ablation_model.predict_proba(oot.X.drop(columns=graph_cols))[:, 1]
         ablation_eval = evaluate(y_oot, pd_abl)
         seconds["ablation"] = time.perf_counter() - t0
-    report(progress, steps, steps, "done")
+    report(progress, "train: done", steps, steps)
     return TrainOutcome(
         model=model,
         ablation_model=ablation_model,

@@ -22,8 +22,8 @@ def register(app: typer.Typer) -> None:
         """Load the flows as of DATE, build every firm's features and save the snapshot."""
         import time
 
+        from scoring.snapshot import build_snapshot, default_as_of
         from store.db import make_engine
-        from training.snapshot import build_snapshot, default_as_of
 
         engine = make_engine()
         try:

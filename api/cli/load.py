@@ -116,30 +116,18 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Load record files into the database: all of them, or none if any row is bad."""
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
 
+        from api.cli.progress import progress_display
         from store.errors import BatchRejected, DocumentConflict
         from store.ingest import ingest_many
         from store.reading import UnknownFilesError, read_paths
 
         out = Console(soft_wrap=True)
         err = Console(stderr=True)
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 
-        with Progress(*columns, console=err, transient=True) as bar:
-            reading = bar.add_task("reading", total=None)
-
-            def on_read(done: int, total: int, name: str) -> None:
-                bar.update(reading, completed=done, total=total, description=f"reading {name}")
-
+        with progress_display() as bar:
             try:
-                uploads = read_paths(paths, progress=on_read)
+                uploads = read_paths(paths, progress=bar)
             except UnknownFilesError as exc:
                 err.print(f"[red]error:[/] {exc}")
                 raise typer.Exit(2) from exc
@@ -181,17 +169,9 @@ def register(app: typer.Typer) -> None:
             return
 
         engine = _ensure_schema(database_url)
-        total = sum(u.n_rows for u in uploads)
         try:
-            with Progress(*columns, console=err, transient=True) as bar:
-                storing = bar.add_task("storing", total=total)
-                results = ingest_many(
-                    engine,
-                    uploads,
-                    uploader=uploaded_by,
-                    replace=replace,
-                    progress=lambda done, _t: bar.update(storing, completed=done),
-                )
+            with progress_display() as bar:
+                results = ingest_many(engine, uploads, uploader=uploaded_by, replace=replace, progress=bar)
         except (BatchRejected, DocumentConflict) as exc:
             where = "; ".join(getattr(exc, "__notes__", [])) or "upload"
             if as_json:

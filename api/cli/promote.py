@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1) from exc
         # Workers poll the model-state row: bump it so every one of them notices the new champion
         # (it serves once its batch scores exist, DESIGN.md §7).
-        from store.snapshots import bump_model_state
+        from store.model_state import bump_model_state
 
         audit_model_action(engine, PROMOTE, model_version=decision.challenger_version,
                            detail={**decision.to_dict(), "margin": margin})

@@ -59,10 +59,10 @@ def register(app: typer.Typer) -> None:
         day = as_of.date() if as_of is not None else None
         try:
             if all_firms:
-                from api.cli.train import progress_bar
-                from training.batch_score import score_all
+                from api.cli.progress import progress_display
+                from scoring.batch import score_all
 
-                with progress_bar("scoring", enabled=not as_json) as bar:
+                with progress_display(enabled=not as_json) as bar:
                     res = score_all(engine, day, out=out, progress=bar)
                 result = {
                     "as_of": str(res.as_of), "model_version": res.model_version,
@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
                            f"{res.model_version}" + (f"; wrote {res.out}" if res.out else ""))
                 return
             assert firm_id is not None
-            from training.batch_score import score_one
+            from scoring.batch import score_one
 
             _print_one(score_one(engine, firm_id, day), as_json)
         except (ValueError, LookupError) as exc:

@@ -49,12 +49,11 @@ def simulate_command(
     from datetime import date
 
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from api.cli.progress import progress_display
     from training.simulator import SimConfig, simulate, write_simulation
 
-    console = Console(stderr=True)
     try:
         cfg = SimConfig(
             n_firms=firms, months=months, seed=seed, start=date.fromisoformat(start),
@@ -66,17 +65,7 @@ def simulate_command(
         raise typer.BadParameter(str(exc)) from exc
 
     t0 = time.perf_counter()
-    with Progress(
-        TextColumn("{task.description:<10}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), console=console, transient=False,
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
+    with progress_display(transient=False) as progress:
         res = simulate(cfg, progress=progress)
         write_simulation(res, out, fmt=fmt.value, progress=progress)
     elapsed = time.perf_counter() - t0

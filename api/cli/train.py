@@ -3,36 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any
 
 import typer
-
-from training.progress import Progress
-
-
-@contextmanager
-def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Progress]:
-    """A rich bar driven by the library's progress(done, total, what) callback (on stderr, so
-    --json output on stdout stays clean)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
-    from rich.progress import Progress as RichProgress
-
-    bar = RichProgress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TextColumn("{task.fields[what]}"), TimeElapsedColumn(),
-        console=Console(stderr=True), disable=not enabled, transient=True,
-    )
-    with bar:
-        task = bar.add_task(description, total=None, what="")
-
-        def update(done: int, total: int, what: str) -> None:
-            bar.update(task, completed=done, total=total, what=what)
-
-        yield update
 
 
 def parse_dates(values: list[str] | None) -> list[date] | None:
@@ -89,6 +63,7 @@ def register(app: typer.Typer) -> None:
         """Train on the database's point-in-time data, evaluate out of time, log to MLflow."""
         from rich.console import Console
 
+        from api.cli.progress import progress_display
         from store.db import make_engine
         from training.dataset import build_dataset_from_database
         from training.registry import log_training_run
@@ -96,14 +71,12 @@ def register(app: typer.Typer) -> None:
 
         engine = make_engine()
         try:
-            with progress_bar("features", enabled=not as_json) as bar:
+            with progress_display(enabled=not as_json) as bar:
                 data = build_dataset_from_database(
                     engine, parse_dates(snapshots), recompute=recompute, progress=bar
                 )
-            with progress_bar("training", enabled=not as_json) as bar:
                 outcome = train_and_evaluate(data, oot_dates=oot_dates, ablation=ablation,
                                              firm_holdout=firm_holdout, progress=bar)
-            with progress_bar("MLflow", enabled=not as_json) as bar:
                 logged = log_training_run(outcome, register=register_model, progress=bar)
         except (ValueError, LookupError) as exc:
             typer.echo(f"error: {exc}", err=True)

@@ -19,7 +19,7 @@ from api.auth import forbidden
 from api.deps import GraphReaderDep, StateDep
 from api.problems import Problem
 from api.schemas import PROBLEM_RESPONSES, GraphOut
-from store.snapshots import firm_known, snapshot_dates
+from store.feature_snapshots import firm_known, snapshot_dates
 
 router = APIRouter(tags=["graph"])
 

@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import StateDep
 from api.problems import Problem
-from store.snapshots import get_model_state
+from store.model_state import get_model_state
 
 router = APIRouter(tags=["operations"])
 

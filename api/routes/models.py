@@ -19,7 +19,7 @@ from api.deps import ModelsDep, StateDep
 from api.problems import Problem
 from api.schemas import PROBLEM_RESPONSES, ModelOut
 from store.audit import AuditRecord
-from store.snapshots import ModelState, bump_model_state
+from store.model_state import ModelState, bump_model_state
 
 router = APIRouter(tags=["models"])
 

@@ -26,7 +26,7 @@ from api.scenario import (
 )
 from api.schemas import PROBLEM_RESPONSES, ProblemOut, ScenarioIn, ScenarioOut
 from store.audit import AuditRecord
-from store.snapshots import snapshot_dates
+from store.feature_snapshots import snapshot_dates
 
 log = logging.getLogger("chaincredit.api")
 router = APIRouter(tags=["scenarios"])

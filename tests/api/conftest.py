@@ -105,7 +105,9 @@ class Env:
 
 
 def seed_scores(engine: Engine, version: str = "1") -> None:
-    from store import snapshots
+    from store.feature_snapshots import save_snapshot
+    from store.model_state import bump_model_state
+    from store.scores import save_scores
 
     feats = pd.DataFrame(
         {"verified_share": [0.9, 0.5, 0.7, 0.1], "patents": [10.0, 1.0, 0.0, 0.0]},
@@ -115,7 +117,7 @@ def seed_scores(engine: Engine, version: str = "1") -> None:
         {"tier": [0, 1, 2, 1], "core_firms": [[], [CORE], [CORE], [CORE]], "red_flags": [[], [], ["cycle"], []]},
         index=feats.index,
     )
-    snapshots.save_snapshot(engine, AS_OF, feats, extras)
+    save_snapshot(engine, AS_OF, feats, extras)
     firms = [CORE, SUPPLIER, OTHER]
     pts = [
         [
@@ -136,8 +138,8 @@ def seed_scores(engine: Engine, version: str = "1") -> None:
             "reasons": reasons,
         }
     )
-    snapshots.save_scores(engine, AS_OF, version, frame)
-    snapshots.bump_model_state(engine, version, by="test")
+    save_scores(engine, AS_OF, version, frame)
+    bump_model_state(engine, version, by="test")
 
 
 def _no_model() -> tuple[str, Any]:

@@ -1,6 +1,6 @@
 """The graph view and the core-default scenario over real data: a simulated supply chain loaded
-through the store, a feature snapshot built by training.snapshot, and a CreditModel fitted on it
-(scores stored by training.batch_score, as `chaincredit score --all` stores them)."""
+through the store, a feature snapshot built by scoring.snapshot, and a CreditModel fitted on it
+(scores stored by scoring.batch, as `chaincredit score --all` stores them)."""
 
 from __future__ import annotations
 
@@ -41,14 +41,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from api.app import create_app
     from api.settings import ApiSettings
     from models import CreditModel
-    from store import consents, keys, snapshots
+    from scoring.batch import score_frame
+    from scoring.snapshot import compute_snapshot
+    from store import consents, keys
     from store.db import make_engine, upgrade
+    from store.feature_snapshots import save_snapshot
     from store.ingest import ingest_many
     from store.loaders import load_flows
+    from store.model_state import bump_model_state
     from store.reading import read_paths
-    from training.batch_score import score_frame
+    from store.scores import save_scores
     from training.simulator import SimConfig, simulate, write_simulation
-    from training.snapshot import compute_snapshot
 
     tmp: Path = tmp_path_factory.mktemp("world")
     res = simulate(SimConfig(n_firms=120, months=12, seed=3))
@@ -57,15 +60,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     upgrade(engine)
     ingest_many(engine, read_paths([tmp / "data"]), uploader="test")
     as_of = res.end
-    # Numeric features only: store.snapshots keeps float vectors (categorical columns such as
+    # Numeric features only: store.feature_snapshots keeps float vectors (categorical columns such as
     # the industry section are not storable there yet).
     feats = compute_snapshot(engine, as_of).select_dtypes("number")
-    snapshots.save_snapshot(engine, as_of, feats)
+    save_snapshot(engine, as_of, feats)
     rng = np.random.default_rng(5)
     y = (rng.random(len(feats)) < 0.25).astype(np.int64)
     model = CreditModel(n_estimators=30, calibration_folds=2).fit(feats, y)
-    snapshots.save_scores(engine, as_of, "1", score_frame(model, feats))
-    snapshots.bump_model_state(engine, "1", by="test")
+    save_scores(engine, as_of, "1", score_frame(model, feats))
+    bump_model_state(engine, "1", by="test")
     edges = graph.build_edges(load_flows(engine, as_of), as_of)
     firms = res.frames["firms"]
     cores = set(firms.loc[firms["is_core"], "firm_id"])

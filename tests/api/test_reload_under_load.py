@@ -25,9 +25,10 @@ import pandas as pd
 import pytest
 
 from api.routes.models import bump_with_retry
-from store import consents, keys, snapshots
+from store import consents, keys
 from store.audit import list_records
 from store.db import make_engine, upgrade
+from store.scores import save_scores
 from tests.api.conftest import AS_OF, BANK, CORE, SUPPLIER, Env, seed_scores
 from tests.api.test_live import _free_port
 
@@ -59,7 +60,7 @@ async def _hammer(app: Any, env: Env, stop: asyncio.Event, seen: Counter[str], f
 
 
 def test_reload_under_load_in_process(env: Env) -> None:
-    snapshots.save_scores(env.engine, AS_OF, "2", _scores_for("2", 5.0))
+    save_scores(env.engine, AS_OF, "2", _scores_for("2", 5.0))
     state = env.app.state.cc
     champion = {"v": "1"}
     state.champion_lookup = lambda: champion["v"]
@@ -100,7 +101,7 @@ def test_new_champion_without_scores_keeps_the_old_one_serving(env: Env) -> None
     assert r.json()["champion_version"] == "9" and r.json()["serving_version"] == "1"
     got = env.client.get(f"/v1/scores/{SUPPLIER}", headers=env.h("bank"))
     assert got.status_code == 200 and got.json()["model_version"] == "1"
-    snapshots.save_scores(env.engine, AS_OF, "9", _scores_for("9", 1.0))
+    save_scores(env.engine, AS_OF, "9", _scores_for("9", 1.0))
     deadline = time.monotonic() + 5
     version = None
     while time.monotonic() < deadline and version != "9":
@@ -115,7 +116,7 @@ def test_reload_under_load_two_live_workers(tmp_path: Path) -> None:
     engine = make_engine(url)
     upgrade(engine)
     seed_scores(engine)
-    snapshots.save_scores(engine, AS_OF, "2", _scores_for("2", 5.0))
+    save_scores(engine, AS_OF, "2", _scores_for("2", 5.0))
     token = keys.create_key(engine, role="bank", org=BANK, created_by="test").token
     consents.grant_consent(engine, firm_id=SUPPLIER, bank_org=BANK, purpose="loan review",
                            valid_until=date.today() + timedelta(days=5), evidence_ref="e", created_by="t")

@@ -14,7 +14,6 @@ from graph.matching import (
     stable_argsort,
     within,
 )
-from graph.parallel import on_two_threads
 from graph.prepare import NAT_DAY
 from graph.verify import _allocate
 
@@ -161,15 +160,3 @@ def test_stable_argsort_is_numpys_stable_argsort(span: int) -> None:
     got = stable_argsort(keys)
     np.testing.assert_array_equal(got, np.argsort(keys, kind="stable"))
     assert stable_argsort(keys[:1]).tolist() == [0] and stable_argsort(keys[:0]).size == 0
-
-
-def test_two_threads_give_the_results_of_a_plain_loop() -> None:
-    out = np.zeros(10, dtype=np.int64)
-
-    def work(i: int) -> int:
-        out[i] = i * i  # each item writes only its own slot
-        return -i
-
-    assert on_two_threads(work, list(range(10))) == [-i for i in range(10)]
-    assert out.tolist() == [i * i for i in range(10)]
-    assert on_two_threads(work, []) == [] and on_two_threads(work, [3]) == [-3]

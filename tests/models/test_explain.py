@@ -53,7 +53,7 @@ def test_chunked_explain_matches_one_pass(fitted, split_data) -> None:
     _, X_te, _, _ = split_data
     part = X_te.iloc[:1000]
     seen: list[int] = []
-    a = explain(fitted, part, chunk_rows=300, progress=lambda done, total: seen.append(done))
+    a = explain(fitted, part, chunk_rows=300, progress=lambda _stage, done, total: seen.append(done))
     b = explain(fitted, part)
     assert seen == [300, 600, 900, 1000]
     pd.testing.assert_frame_equal(a.summary, b.summary)

@@ -44,7 +44,7 @@ def _frames() -> dict[str, pd.DataFrame]:
     financials = pd.DataFrame({
         "firm_id": [A, A, B],
         "fiscal_year": fin_years,
-        "reported_on": pd.to_datetime(pd.Series(["2023-04-30", "2024-04-30", None])),
+        "reported_on": pd.to_datetime(pd.Series(["2023-04-30", "2024-04-30", "2024-04-30"])),
         "currency": ["CNY"] * 3,
         **{f"{m}_minor": v for m, v in {
             "revenue": [800_000_00, 1_000_000_00, 500_00],
@@ -80,7 +80,7 @@ def test_profile_features_use_latest_records_known_at_t() -> None:
     assert a["firm_age_years"] == pytest.approx(10.0, abs=0.01)
     assert a["firm_industry_section"] == "C"
     b = out.loc[B]
-    # FY2023 with no reported_on is usable from 2024-04-30 (year end + 4 months)
+    # FY2023 reported on 2024-04-30 is usable at T
     assert b["fin_has_financials"] == 1 and b["fin_current_ratio"] != b["fin_current_ratio"]
     assert pd.isna(b["intang_patents_per_staff"])  # 0 staff: unknown, not infinite
     assert pd.isna(b["firm_age_years"])  # founded after T

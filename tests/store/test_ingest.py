@@ -165,9 +165,10 @@ def test_defaults_filled_invoice_kind_and_reported_on(engine: sa.Engine) -> None
 
 
 def test_progress_reports_staged_rows(engine: sa.Engine) -> None:
-    seen: list[tuple[int, int]] = []
-    ingest(engine, Upload("orders", f.orders(4)), uploader="cli", progress=lambda d, t: seen.append((d, t)))
-    assert seen and seen[-1] == (4, 4)
+    seen: list[tuple[str, int, int]] = []
+    ingest(engine, Upload("orders", f.orders(4)), uploader="cli",
+           progress=lambda stage, d, t: seen.append((stage, d, t)))
+    assert seen and seen[-1] == ("storing", 4, 4)
 
 
 def test_record_hash_changes_with_any_field_but_not_with_the_uploader() -> None:

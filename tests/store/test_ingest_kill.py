@@ -31,7 +31,7 @@ CHILD = textwrap.dedent(
             if statement.lstrip().upper().startswith("INSERT INTO BATCHES"):
                 pause("batch-row-written")
 
-    def progress(done, total):
+    def progress(stage, done, total):
         # called as the rows reach the table; at the end every record is written, not committed
         if moment == "records" and done >= total:
             pause("records-written")

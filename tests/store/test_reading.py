@@ -74,7 +74,7 @@ def test_read_paths_folder_tabular_and_xml(tmp_path):
     (tmp_path / ".DS_Store").write_bytes(b"junk")
     seen = []
     ups = read_paths(
-        [tmp_path, sub], progress=lambda done, total, name: seen.append((done, total))
+        [tmp_path, sub], progress=lambda _stage, done, total: seen.append((done, total))
     )
     assert [u.kind.name for u in ups] == ["payments", "invoices"]
     inv = ups[1]

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from store import snapshots
+from store.feature_snapshots import SnapshotError
+from store.scores import ScoreWriter, get_score, save_scores
 from store.service_tables import scores
 from tests.store.killing import kill_when_ready
 
@@ -52,27 +53,27 @@ def stored(engine: sa.Engine, version: str = "1") -> dict[str, float]:
 
 
 def test_chunks_replace_the_set_in_one_go(engine: sa.Engine) -> None:
-    snapshots.save_scores(engine, DAY, "1", score_rows(range(0, 300), 500.0))
-    snapshots.save_scores(engine, DAY, "2", score_rows(range(0, 10), 450.0))  # another version
+    save_scores(engine, DAY, "1", score_rows(range(0, 300), 500.0))
+    save_scores(engine, DAY, "2", score_rows(range(0, 10), 450.0))  # another version
     chunks = (score_rows(range(start, start + 100), 600.0) for start in range(100, 400, 100))
-    assert snapshots.save_scores(engine, DAY, "1", chunks) == 300
+    assert save_scores(engine, DAY, "1", chunks) == 300
     new = stored(engine)
     # Firms 0–99 are not in the new set: the old rows of the (date, version) are gone too.
     assert sorted(new) == [f"F{i:05d}" for i in range(100, 400)]
     assert set(new.values()) == {600.0}
     assert set(stored(engine, "2").values()) == {450.0}
-    one = snapshots.get_score(engine, "F00399", "1", DAY)
+    one = get_score(engine, "F00399", "1", DAY)
     assert one is not None and one.limit_minor == 123450 and one.reasons[0]["text_zh"] == "甲"
 
 
 def test_readers_see_the_old_set_until_the_writer_commits(engine: sa.Engine) -> None:
-    snapshots.save_scores(engine, DAY, "1", score_rows(range(0, 200), 500.0))
-    with snapshots.ScoreWriter(engine, DAY, "1") as writer:
+    save_scores(engine, DAY, "1", score_rows(range(0, 200), 500.0))
+    with ScoreWriter(engine, DAY, "1") as writer:
         assert writer.append(score_rows(range(0, 100), 600.0)) == 100
         # Half the new set is written, and the old set deleted, inside the open transaction.
         seen = stored(engine)
         assert len(seen) == 200 and set(seen.values()) == {500.0}
-        old = snapshots.get_score(engine, "F00050", "1", DAY)
+        old = get_score(engine, "F00050", "1", DAY)
         assert old is not None and old.score == 500.0
         writer.append(score_rows(range(100, 250), 600.0))
         assert set(stored(engine).values()) == {500.0}
@@ -82,30 +83,30 @@ def test_readers_see_the_old_set_until_the_writer_commits(engine: sa.Engine) -> 
 
 
 def test_a_failing_run_leaves_the_previous_scores(engine: sa.Engine) -> None:
-    snapshots.save_scores(engine, DAY, "1", score_rows(range(0, 200), 500.0))
+    save_scores(engine, DAY, "1", score_rows(range(0, 200), 500.0))
 
     def chunks():  # type: ignore[no-untyped-def]
         yield score_rows(range(0, 100), 600.0)
         raise RuntimeError("scoring failed mid-way")
 
     with pytest.raises(RuntimeError, match="mid-way"):
-        snapshots.save_scores(engine, DAY, "1", chunks())
+        save_scores(engine, DAY, "1", chunks())
     before = stored(engine)
     assert len(before) == 200 and set(before.values()) == {500.0}
     # A firm twice in one set violates the key: nothing of the new set stays.
     with pytest.raises(sa.exc.IntegrityError):
-        snapshots.save_scores(engine, DAY, "1", [score_rows(range(0, 50), 600.0)] * 2)
+        save_scores(engine, DAY, "1", [score_rows(range(0, 50), 600.0)] * 2)
     assert stored(engine) == before
     # And the store takes the next run normally.
-    assert snapshots.save_scores(engine, DAY, "1", [score_rows(range(0, 5), 700.0)]) == 5
+    assert save_scores(engine, DAY, "1", [score_rows(range(0, 5), 700.0)]) == 5
     assert set(stored(engine).values()) == {700.0}
 
 
 def test_append_needs_an_open_writer(engine: sa.Engine) -> None:
-    writer = snapshots.ScoreWriter(engine, DAY, "1")
-    with pytest.raises(snapshots.SnapshotError, match="outside"):
+    writer = ScoreWriter(engine, DAY, "1")
+    with pytest.raises(SnapshotError, match="outside"):
         writer.append(score_rows(range(0, 1), 600.0))
-    with writer, pytest.raises(snapshots.SnapshotError, match="lacks column"):
+    with writer, pytest.raises(SnapshotError, match="lacks column"):
         writer.append(score_rows(range(0, 1), 600.0).drop(columns="reasons"))
 
 
@@ -114,7 +115,7 @@ CHILD = textwrap.dedent(
     import sys, time
     from datetime import date
     from store.db import make_engine
-    from store.snapshots import ScoreWriter
+    from store.scores import ScoreWriter
     from tests.store.test_score_writer import DAY, score_rows
 
     engine = make_engine(sys.argv[1])
@@ -127,7 +128,7 @@ CHILD = textwrap.dedent(
 
 
 def test_a_killed_run_leaves_the_previous_scores(engine: sa.Engine, db_url: str) -> None:
-    snapshots.save_scores(engine, DAY, "1", score_rows(range(0, 100), 500.0))
+    save_scores(engine, DAY, "1", score_rows(range(0, 100), 500.0))
 
     def mid_set() -> None:
         assert set(stored(engine).values()) == {500.0}  # the writer is alive, mid-set
@@ -136,4 +137,4 @@ def test_a_killed_run_leaves_the_previous_scores(engine: sa.Engine, db_url: str)
     old = stored(engine)
     assert len(old) == 100 and set(old.values()) == {500.0}
     # The dead writer's lock is gone: the next run stores normally.
-    assert snapshots.save_scores(engine, DAY, "1", score_rows(range(0, 3), 700.0)) == 3
+    assert save_scores(engine, DAY, "1", score_rows(range(0, 3), 700.0)) == 3

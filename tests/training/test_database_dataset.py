@@ -12,9 +12,9 @@ from sqlalchemy.engine import Engine
 
 
 def test_cached_flows_equal_a_fresh_read(loaded: Engine) -> None:
+    from store.flow_cache import FlowCache
     from store.loaders import load_flows
-    from training.dataset import frames_as_of
-    from training.flows import FlowCache
+    from store.pointintime import frames_as_of
 
     cache = FlowCache(loaded, date(2024, 6, 30))
     for t in (date(2023, 5, 31), date(2023, 12, 31), date(2024, 6, 30)):
@@ -31,9 +31,9 @@ def test_cached_flows_equal_a_fresh_read(loaded: Engine) -> None:
 
 
 def test_dataset_equals_the_per_date_path(loaded: Engine) -> None:
-    from store.snapshots import snapshot_dates
+    from scoring.snapshot import compute_snapshot
+    from store.feature_snapshots import snapshot_dates
     from training.dataset import build_dataset_from_database
-    from training.snapshot import compute_snapshot
 
     dates = [date(2023, 4, 30), date(2023, 5, 31), date(2023, 6, 30)]
     data = build_dataset_from_database(loaded, dates, recompute=True)

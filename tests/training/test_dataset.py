@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from store import pointintime as pit
 from store.records import KINDS
 from training import dataset as ds
 
@@ -106,20 +107,11 @@ class Recorder:
         return out
 
 
-def test_month_arithmetic() -> None:
-    assert ds.add_months(date(2024, 2, 29), 12) == pd.Timestamp("2025-02-28")
-    assert ds.add_months(date(2023, 2, 28), 12) == pd.Timestamp("2024-02-29")
-    assert ds.add_months(date(2024, 3, 15), 12) == pd.Timestamp("2025-03-15")
-    assert ds.month_ends_between(date(2024, 1, 15), date(2024, 4, 30)) == [
-        date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31), date(2024, 4, 30)
-    ]
-
-
 def test_default_dates_have_complete_windows() -> None:
     dates = ds.default_snapshot_dates(date(2022, 1, 1), date(2024, 3, 31), min_history_months=3)
     assert dates[0] == date(2022, 4, 30)
     assert dates[-1] == date(2023, 3, 31)
-    assert all(ds.add_months(d, 12) <= pd.Timestamp("2024-03-31") for d in dates)
+    assert all(pit.add_months(d, 12) <= pd.Timestamp("2024-03-31") for d in dates)
     with pytest.raises(ValueError, match="complete"):
         ds.default_snapshot_dates(date(2024, 1, 1), date(2024, 6, 30))
 
@@ -149,7 +141,7 @@ def test_labels_exclusions_and_unlabelled_rows() -> None:
 def test_no_feature_reads_after_its_date() -> None:
     frames = _frames()
     rec = Recorder()
-    dates = ds.default_snapshot_dates(*ds.data_span(frames))
+    dates = ds.default_snapshot_dates(*pit.data_span(frames))
     base = ds.build_dataset(frames, dates, feature_fn=rec)
     assert [c[0] for c in rec.calls] == dates
     for as_of, latest in rec.calls:
@@ -188,18 +180,9 @@ def test_no_feature_reads_after_its_date() -> None:
     )
 
 
-def test_financials_without_report_date_wait_four_months() -> None:
-    fin = _frames()["financials"]
-    known = ds.financials_known_on(fin)
-    assert known.iloc[0] == pd.Timestamp("2022-04-30")  # FY2021 + 4 months
-    assert known.iloc[1] == pd.Timestamp("2023-02-15")
-    cut = ds.frames_as_of({"financials": fin}, date(2022, 4, 29))["financials"]
-    assert cut.empty
-
-
 def test_out_of_time_split_by_date_and_roundtrip() -> None:
     frames = _frames()
-    dates = ds.default_snapshot_dates(*ds.data_span(frames))
+    dates = ds.default_snapshot_dates(*pit.data_span(frames))
     data = ds.build_dataset(frames, dates, feature_fn=Recorder())
     train, oot = data.split_out_of_time(oot_dates=3)
     assert oot.dates == dates[-3:]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.training.conftest import FAST_MODEL
+from tests.training.factories import FAST_MODEL
 from training import registry
 from training.settings import TrainingSettings
 from training.train import TrainOutcome

@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.training.conftest import FAST_MODEL
-from tests.training.factories import synthetic_dataset
+from tests.training.factories import FAST_MODEL, synthetic_dataset
 from training import metrics
 from training.train import TrainOutcome, graph_feature_names, train_and_evaluate
 

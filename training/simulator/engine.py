@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
+from common.progress import Progress
 from store.records import CREDIT_EVENTS, INVOICES, KINDS, ORDERS, PAYMENTS, SHIPMENTS
 
 from .config import CREDIT_EVENT_MIX, FRAUD_TYPES, REGION_CODES, ROLE_NAMES, SimConfig
@@ -26,7 +27,6 @@ from .network import CIRCULAR_EDGE, EPOCH, build_firms
 from .profiles import financials_table, firms_table, intangibles_table
 from .tables import STR, canonical, const_strings, date_col, int_col, take_strings, to_flow_frame
 
-Progress = Callable[[str, int, int], None]
 TableBuilder = Callable[[int, int], pa.Table]  # rows [start, stop) -> canonical table
 I64 = npt.NDArray[np.int64]
 NEVER = np.int64(1 << 40)

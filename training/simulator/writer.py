@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from common.progress import Progress
 from store.records import KINDS, FieldType
 
 from .engine import RECORD_KINDS, SimResult, Source
@@ -66,7 +67,7 @@ def write_simulation(
     res: SimResult,
     out_dir: str | Path,
     fmt: str = "csv",
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[Path]:
     """Write the eight record files and the truth folder; return the paths written."""
     if fmt not in ("csv", "parquet"):

@@ -1,9 +1,9 @@
-"""Row-chunked work on a thread pool, for the steps of ingestion that are row-local.
+"""Work on a thread pool, for array and I/O steps that release the GIL.
 
-Validation and normalisation judge and convert each row on its own, with Arrow and numpy
-kernels that release the GIL, so a large batch split into chunks keeps both cores busy while
-the database server is still idle (issue 2: the server only has work once rows are encoded).
-Results come back in chunk order, so concatenating them gives what one pass would.
+numpy, pandas and Arrow release the GIL inside each call on large arrays, and database drivers
+while they wait, so independent pieces of such work keep both cores of the target machine busy.
+Results always come back in the order of the items, so a threaded run gives exactly what a
+plain loop gives.
 """
 
 from __future__ import annotations
@@ -23,6 +23,19 @@ S = TypeVar("S")
 CHUNK_ROWS = 250_000
 
 
+def map_in_threads(work: Callable[[S], T], items: list[S], *, workers: int | None = None) -> list[T]:
+    """[work(item) for item in items], on up to `workers` threads (default: one per core).
+
+    Each item must only read shared data or write what no other item writes; numpy's error
+    state is per thread, so `work` sets its own `np.errstate` if it needs one. With one item or
+    one core it runs on the calling thread, with no pool."""
+    threads = min(len(items), workers or os.cpu_count() or 1)
+    if threads < 2:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="work") as pool:
+        return list(pool.map(work, items))
+
+
 def map_row_chunks(
     frame: pd.DataFrame,
     work: Callable[[pd.DataFrame, int], T],
@@ -30,19 +43,15 @@ def map_row_chunks(
     chunk_rows: int = CHUNK_ROWS,
     workers: int | None = None,
 ) -> list[T]:
-    """`work(chunk, start)` for each chunk of `chunk_rows` rows (index reset to 0..), in order.
-    One chunk (a small frame) runs on the calling thread, with no pool."""
-    n = len(frame)
-    if n <= chunk_rows:
-        return [work(frame.reset_index(drop=True), 0)]
-    starts = range(0, n, chunk_rows)
-    threads = workers or min(len(starts), os.cpu_count() or 1)
+    """`work(chunk, start)` for each chunk of `chunk_rows` rows (index reset to 0..), in order:
+    for row-local steps (validation, normalisation) whose per-chunk results concatenate to what
+    one pass would give."""
+    starts = list(range(0, len(frame), chunk_rows)) or [0]
 
     def one(start: int) -> T:
         return work(frame.iloc[start : start + chunk_rows].reset_index(drop=True), start)
 
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="chunk") as pool:
-        return list(pool.map(one, starts))
+    return map_in_threads(one, starts, workers=workers)
 
 
 def map_ahead(work: Callable[[S], T], items: Iterable[S], *, workers: int, ahead: int) -> Iterator[T]:

@@ -5,7 +5,7 @@ every firm's JSON in memory nor leave serving a half-written set, so scoring str
 firms are scored on both cores at once (TreeSHAP releases the GIL, and so do Arrow's string
 kernels), each chunk is spooled to a compressed Arrow file and to the output file as it comes,
 and the store then replaces the old set with the spooled chunks in one transaction
-(`store.snapshots.ScoreWriter`). Spooling first keeps that transaction, and on SQLite its write
+(`store.scores.ScoreWriter`). Spooling first keeps that transaction, and on SQLite its write
 lock, as short as the insert itself instead of the whole scoring run.
 """
 
@@ -24,9 +24,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from store.parallel import map_ahead
-from training.progress import Progress, report
-from training.score_json import points_json, reasons_json
+from common.progress import Progress, report
+from common.threads import map_ahead
+from scoring.score_json import points_json, reasons_json
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -97,7 +97,7 @@ def score_chunks(
     done = 0
     for part in chunks:
         done += len(part)
-        report(progress, done, n, "scoring")
+        report(progress, "scoring", done, n)
         yield part
 
 
@@ -196,7 +196,7 @@ def store_scores(
 ) -> int:
     """Spool scored chunks (and write them to `out`), then replace the stored set of (`as_of`,
     `model_version`) with them in one transaction; the number of rows stored."""
-    from store.snapshots import ScoreWriter
+    from store.scores import ScoreWriter
 
     sink = ScoreFile(out) if out is not None else None
     with tempfile.TemporaryDirectory(prefix="chaincredit-scores-", dir=spool_dir) as tmp:
@@ -235,7 +235,7 @@ def score_all(
     Memory stays bounded by the chunk size; serving keeps reading the previous scores of the
     date and version until the store's one transaction commits the whole new set, and a run
     that fails or is killed leaves them as they were."""
-    from store.snapshots import load_snapshot
+    from store.feature_snapshots import load_snapshot
     from training.registry import load_champion
 
     champion = load_champion(settings=settings)
@@ -260,7 +260,8 @@ def score_one(
     """One firm's explained score with the champion: the stored one when batch scoring has run,
     else computed from the snapshot (same numbers, the same code path)."""
 
-    from store.snapshots import get_score, load_snapshot
+    from store.feature_snapshots import load_snapshot
+    from store.scores import get_score
     from training.registry import load_champion
 
     champion = load_champion(settings=settings)

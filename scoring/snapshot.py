@@ -11,17 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from training.dataset import data_span, frames_as_of, month_end
+from store.pointintime import frames_as_of, latest_month_end
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
-
-
-def latest_month_end(last: date) -> date:
-    """The last month end on or before `last` (a snapshot needs the whole month's documents)."""
-    t = pd.Timestamp(last)
-    end = month_end(t)
-    return (end if end == t else t - pd.offsets.MonthEnd(1)).date()
 
 
 def default_as_of(engine: Engine) -> date:
@@ -31,21 +24,6 @@ def default_as_of(engine: Engine) -> date:
     if last is None:
         raise ValueError("the database holds no documents; run `chaincredit load` first")
     return latest_month_end(last)
-
-
-def data_span_in_database(engine: Engine) -> tuple[date, date]:
-    """First and last document date stored (the window default snapshot dates are taken from)."""
-    from store import loaders
-
-    earliest = getattr(loaders, "earliest_document_date", None)
-    last = loaders.latest_document_date(engine)
-    if last is None:
-        raise ValueError("the database holds no documents; run `chaincredit load` first")
-    if earliest is not None:
-        first = earliest(engine)
-        if first is not None:
-            return first, last
-    return data_span(loaders.load_flows(engine, last))
 
 
 def _load(engine: Engine, as_of: date, as_known_at: datetime | None) -> dict[str, pd.DataFrame]:
@@ -79,26 +57,15 @@ def build_snapshot(
     """Compute the snapshot for `as_of` and replace the stored one; returns the features.
 
     With `extras` (the serving snapshot of `chaincredit features`) each firm's tier, the core
-    firms it depends on and its red flags are stored beside its features (training.extras), so
+    firms it depends on and its red flags are stored beside its features (scoring.extras), so
     the score response can show them without touching the graph. Training snapshots skip them.
     """
     from models.features import build_feature_frame
-    from store.snapshots import save_snapshot
-    from training.extras import snapshot_extras
+    from scoring.extras import snapshot_extras
+    from store.feature_snapshots import save_snapshot
 
     frames = _load(engine, as_of, as_known_at)
     features = build_feature_frame(frames, as_of, graph_params)
     extra = snapshot_extras(frames, as_of, features.index, graph_params) if extras else None
     save_snapshot(engine, as_of, features, extra)
     return features
-
-
-def ensure_snapshot(
-    engine: Engine, as_of: date, *, graph_params: Any = None, recompute: bool = False
-) -> pd.DataFrame:
-    """The stored snapshot for `as_of`, computing and saving it first when missing."""
-    from store.snapshots import load_snapshot, snapshot_dates
-
-    if not recompute and as_of in set(snapshot_dates(engine)):
-        return load_snapshot(engine, as_of)
-    return build_snapshot(engine, as_of, graph_params=graph_params, extras=False)

@@ -10,38 +10,47 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from store import audit, consents, keys, snapshots
+from store import audit, consents, keys
+from store.feature_snapshots import (
+    firm_known,
+    load_snapshot,
+    load_snapshot_extras,
+    save_snapshot,
+    snapshot_dates,
+)
+from store.model_state import bump_model_state, get_model_state, serving_version
+from store.scores import get_score, save_scores, versions_with_scores
 
 
-def test_key_token_is_hashed_and_revocable(svc_engine_both: Engine) -> None:
-    new = keys.create_key(svc_engine_both, role="bank", org="BANKORG", created_by="test")
+def test_key_token_is_hashed_and_revocable(engine: Engine) -> None:
+    new = keys.create_key(engine, role="bank", org="BANKORG", created_by="test")
     assert new.token.startswith("cck_") and len(new.token) > 40
-    found = keys.lookup_token(svc_engine_both, new.token)
+    found = keys.lookup_token(engine, new.token)
     assert found is not None and found.role == "bank" and found.org == "BANKORG"
     assert found.usable_at(datetime.now(UTC))
-    assert keys.lookup_token(svc_engine_both, new.token + "x") is None
-    stored = {k.key_id for k in keys.list_keys(svc_engine_both)}
+    assert keys.lookup_token(engine, new.token + "x") is None
+    stored = {k.key_id for k in keys.list_keys(engine)}
     assert new.key.key_id in stored
-    revoked = keys.revoke_key(svc_engine_both, new.key.key_id)
+    revoked = keys.revoke_key(engine, new.key.key_id)
     assert revoked.revoked_at is not None
     assert not revoked.usable_at(datetime.now(UTC) + timedelta(seconds=1))
     with pytest.raises(keys.UnknownKey):
-        keys.revoke_key(svc_engine_both, "nope")
+        keys.revoke_key(engine, "nope")
     with pytest.raises(keys.InvalidRole):
-        keys.create_key(svc_engine_both, role="root", org="X", created_by="t")
+        keys.create_key(engine, role="root", org="X", created_by="t")
 
 
-def test_expired_key_is_not_usable(svc_engine: Engine) -> None:
+def test_expired_key_is_not_usable(engine: Engine) -> None:
     past = datetime.now(UTC) - timedelta(days=1)
-    new = keys.create_key(svc_engine, role="admin", org="X", created_by="t", expires_at=past)
-    found = keys.lookup_token(svc_engine, new.token)
+    new = keys.create_key(engine, role="admin", org="X", created_by="t", expires_at=past)
+    found = keys.lookup_token(engine, new.token)
     assert found is not None and not found.usable_at(datetime.now(UTC))
 
 
-def test_consent_in_force_and_withdrawn(svc_engine_both: Engine) -> None:
+def test_consent_in_force_and_withdrawn(engine: Engine) -> None:
     today = date.today()
     c = consents.grant_consent(
-        svc_engine_both,
+        engine,
         firm_id="F1",
         bank_org="B1",
         purpose="loan review",
@@ -49,19 +58,19 @@ def test_consent_in_force_and_withdrawn(svc_engine_both: Engine) -> None:
         evidence_ref="doc-1",
         created_by="k1",
     )
-    assert consents.consent_in_force(svc_engine_both, firm_id="F1", bank_org="B1", day=today) is not None
-    assert consents.consent_in_force(svc_engine_both, firm_id="F1", bank_org="B2", day=today) is None
+    assert consents.consent_in_force(engine, firm_id="F1", bank_org="B1", day=today) is not None
+    assert consents.consent_in_force(engine, firm_id="F1", bank_org="B2", day=today) is None
     assert (
-        consents.consent_in_force(svc_engine_both, firm_id="F1", bank_org="B1", day=today + timedelta(days=31))
+        consents.consent_in_force(engine, firm_id="F1", bank_org="B1", day=today + timedelta(days=31))
         is None
     )
     with pytest.raises(consents.ConsentNotFound):
-        consents.withdraw_consent(svc_engine_both, c.id, bank_org="B2")
-    consents.withdraw_consent(svc_engine_both, c.id, bank_org="B1")
-    assert consents.consent_in_force(svc_engine_both, firm_id="F1", bank_org="B1", day=today) is None
+        consents.withdraw_consent(engine, c.id, bank_org="B2")
+    consents.withdraw_consent(engine, c.id, bank_org="B1")
+    assert consents.consent_in_force(engine, firm_id="F1", bank_org="B1", day=today) is None
     with pytest.raises(consents.InvalidConsent):
         consents.grant_consent(
-            svc_engine_both,
+            engine,
             firm_id="F1",
             bank_org="B1",
             purpose="x",
@@ -71,18 +80,18 @@ def test_consent_in_force_and_withdrawn(svc_engine_both: Engine) -> None:
         )
 
 
-def test_audit_append_only(svc_engine_both: Engine) -> None:
+def test_audit_append_only(engine: Engine) -> None:
     recs = [
         audit.AuditRecord(actor="k1", action="score.read", firm_id=f"F{i}", score=600.0 + i, detail={"i": i})
         for i in range(3)
     ]
-    audit.append_records(svc_engine_both, recs)
-    got = audit.list_records(svc_engine_both)
+    audit.append_records(engine, recs)
+    got = audit.list_records(engine)
     assert [e.record.firm_id for e in got] == ["F2", "F1", "F0"]
     assert got[0].record.detail == {"i": 2}
-    page2 = audit.list_records(svc_engine_both, before_id=got[1].id)
+    page2 = audit.list_records(engine, before_id=got[1].id)
     assert [e.record.firm_id for e in page2] == ["F0"]
-    assert [e.record.firm_id for e in audit.list_records(svc_engine_both, firm_id="F1")] == ["F1"]
+    assert [e.record.firm_id for e in audit.list_records(engine, firm_id="F1")] == ["F1"]
 
 
 def _features() -> pd.DataFrame:
@@ -92,25 +101,25 @@ def _features() -> pd.DataFrame:
     )
 
 
-def test_snapshot_round_trip(svc_engine_both: Engine) -> None:
+def test_snapshot_round_trip(engine: Engine) -> None:
     f = _features()
     extras = pd.DataFrame(
         {"tier": [1, 2, 0], "core_firms": [["C1"], [], ["C1", "C2"]], "red_flags": [[], ["cycle"], []]},
         index=f.index,
     )
-    assert snapshots.save_snapshot(svc_engine_both, date(2024, 1, 31), f, extras) == 3
-    snapshots.save_snapshot(svc_engine_both, date(2024, 2, 29), f * 2)
-    assert snapshots.snapshot_dates(svc_engine_both) == [date(2024, 1, 31), date(2024, 2, 29)]
-    back = snapshots.load_snapshot(svc_engine_both, date(2024, 1, 31))
+    assert save_snapshot(engine, date(2024, 1, 31), f, extras) == 3
+    save_snapshot(engine, date(2024, 2, 29), f * 2)
+    assert snapshot_dates(engine) == [date(2024, 1, 31), date(2024, 2, 29)]
+    back = load_snapshot(engine, date(2024, 1, 31))
     pd.testing.assert_frame_equal(back, f.astype("float64"), check_names=False, check_index_type=False)
-    latest = snapshots.load_snapshot(svc_engine_both)
+    latest = load_snapshot(engine)
     assert latest.loc["F3", "a"] == 6.0
-    ex = snapshots.load_snapshot_extras(svc_engine_both, "F3", date(2024, 1, 31))
+    ex = load_snapshot_extras(engine, "F3", date(2024, 1, 31))
     assert ex == {"tier": 0, "core_firms": ["C1", "C2"], "red_flags": []}
-    assert snapshots.firm_known(svc_engine_both, "F2") and not snapshots.firm_known(svc_engine_both, "F9")
+    assert firm_known(engine, "F2") and not firm_known(engine, "F9")
     # Saving the same date again replaces it.
-    snapshots.save_snapshot(svc_engine_both, date(2024, 1, 31), f.iloc[:1])
-    assert len(snapshots.load_snapshot(svc_engine_both, date(2024, 1, 31))) == 1
+    save_snapshot(engine, date(2024, 1, 31), f.iloc[:1])
+    assert len(load_snapshot(engine, date(2024, 1, 31))) == 1
 
 
 def _scores() -> pd.DataFrame:
@@ -129,36 +138,36 @@ def _scores() -> pd.DataFrame:
     )
 
 
-def test_scores_and_model_state(svc_engine_both: Engine) -> None:
-    snapshots.save_scores(svc_engine_both, date(2024, 1, 31), "3", _scores())
-    s = snapshots.get_score(svc_engine_both, "F1", "3")
+def test_scores_and_model_state(engine: Engine) -> None:
+    save_scores(engine, date(2024, 1, 31), "3", _scores())
+    s = get_score(engine, "F1", "3")
     assert s is not None
     assert s.score == pytest.approx(612.123456789, abs=1e-9)
     assert s.limit_minor == 100_000_010 and s.currency == "CNY"
     assert s.points[0]["points"] == 12.25
-    assert snapshots.get_score(svc_engine_both, "F1", "4") is None
-    assert snapshots.get_score(svc_engine_both, "F2", "3", date(2024, 1, 31)).reasons[0]["text_zh"] == "甲"  # type: ignore[union-attr]
-    st0 = snapshots.get_model_state(svc_engine_both)
+    assert get_score(engine, "F1", "4") is None
+    assert get_score(engine, "F2", "3", date(2024, 1, 31)).reasons[0]["text_zh"] == "甲"  # type: ignore[union-attr]
+    st0 = get_model_state(engine)
     assert st0.generation == 0 and st0.champion_version is None
-    st1 = snapshots.bump_model_state(svc_engine_both, "3", by="t")
-    st2 = snapshots.bump_model_state(svc_engine_both, "4", by="t")
+    st1 = bump_model_state(engine, "3", by="t")
+    st2 = bump_model_state(engine, "4", by="t")
     assert (st1.generation, st2.generation) == (1, 2)
     assert st2.previous_version == "3"
-    scored = snapshots.versions_with_scores(svc_engine_both)
+    scored = versions_with_scores(engine)
     # The new champion "4" has no scores yet: the previous one keeps serving.
-    assert snapshots.serving_version(st2, scored) == "3"
-    snapshots.save_scores(svc_engine_both, date(2024, 1, 31), "4", _scores())
-    assert snapshots.serving_version(st2, snapshots.versions_with_scores(svc_engine_both)) == "4"
-    st3 = snapshots.bump_model_state(svc_engine_both, "4", by="t")
+    assert serving_version(st2, scored) == "3"
+    save_scores(engine, date(2024, 1, 31), "4", _scores())
+    assert serving_version(st2, versions_with_scores(engine)) == "4"
+    st3 = bump_model_state(engine, "4", by="t")
     assert st3.generation == 3 and st3.previous_version == "3"
 
 
-def test_keys_and_consents_refuse_blank_or_control_text(svc_engine_both: Engine) -> None:
+def test_keys_and_consents_refuse_blank_or_control_text(engine: Engine) -> None:
     """Found by schemathesis: an org of "\\r" was a 500. Such text is the caller's mistake, and
     PostgreSQL cannot even store a NUL, so it is refused before the database."""
     for org, label in (("\r", None), ("9150\x00", None), ("91500000MB0000001", "line\nbreak")):
         with pytest.raises(keys.InvalidKeyRequest):
-            keys.create_key(svc_engine_both, role="bank", org=org, created_by="t", label=label)
+            keys.create_key(engine, role="bank", org=org, created_by="t", label=label)
     with pytest.raises(consents.InvalidConsent):
-        consents.grant_consent(svc_engine_both, firm_id="F\x00", bank_org="B", purpose="loan",
+        consents.grant_consent(engine, firm_id="F\x00", bank_org="B", purpose="loan",
                                valid_until=date.today(), evidence_ref="form-1", created_by="t")

@@ -1,14 +1,15 @@
-"""The thread helpers behind chunked validation, COPY encoding and batch scoring."""
+"""The thread helpers behind chunked validation, COPY encoding, graph matching and batch scoring."""
 
 from __future__ import annotations
 
 import threading
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from store.parallel import map_ahead, map_row_chunks
+from common.threads import map_ahead, map_in_threads, map_row_chunks
 
 
 def test_map_ahead_keeps_order_and_bounds_the_work_waiting() -> None:
@@ -51,3 +52,14 @@ def test_map_row_chunks_hands_over_every_row_once_with_its_start() -> None:
     assert [p[0] for p in parts] == [0, 4, 8]
     assert [x for p in parts for x in p[1]] == list(range(10))
     assert all(p[2] == list(range(len(p[1]))) for p in parts)
+
+def test_two_threads_give_the_results_of_a_plain_loop() -> None:
+    out = np.zeros(10, dtype=np.int64)
+
+    def work(i: int) -> int:
+        out[i] = i * i  # each item writes only its own slot
+        return -i
+
+    assert map_in_threads(work, list(range(10))) == [-i for i in range(10)]
+    assert out.tolist() == [i * i for i in range(10)]
+    assert map_in_threads(work, []) == [] and map_in_threads(work, [3]) == [-3]

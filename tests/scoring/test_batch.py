@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training import batch_score, score_json
+from scoring import batch as batch_score
+from scoring import score_json
 from training.train import TrainOutcome
 
 
@@ -103,7 +104,7 @@ def test_parallel_chunks_match_one_thread(outcome: TrainOutcome, snapshot: pd.Da
     monkeypatch.setattr(batch_score, "PARALLEL_MIN_ROWS", 0)
     seen: list[int] = []
     chunks = list(batch_score.score_chunks(outcome.model, snapshot, chunk_rows=50, workers=2,
-                                           progress=lambda done, total, what: seen.append(done)))
+                                           progress=lambda _stage, done, total: seen.append(done)))
     assert [len(c) for c in chunks[:-1]] == [50] * (len(chunks) - 1)
     assert seen == list(np.cumsum([len(c) for c in chunks]))
     together = pd.concat(chunks, ignore_index=True)
@@ -117,7 +118,8 @@ def test_score_all_stores_and_score_one_reads(tmp_path: Path, snapshot: pd.DataF
                                               outcome: TrainOutcome,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from store.db import make_engine, upgrade
-    from store.snapshots import get_score, save_snapshot
+    from store.feature_snapshots import save_snapshot
+    from store.scores import get_score
     from training import registry
     from training.settings import TrainingSettings
 
@@ -172,7 +174,7 @@ def test_score_all_stores_and_score_one_reads(tmp_path: Path, snapshot: pd.DataF
         batch_score.score_all(engine, day, settings=mlflow_settings, chunk_rows=100)
     after = get_score(engine, firm, champion.version, day)
     assert after is not None and after.score == stored.score and after.points == stored.points
-    from store.snapshots import versions_with_scores
+    from store.scores import versions_with_scores
 
     assert versions_with_scores(engine) == {champion.version}
     with engine.connect() as conn:

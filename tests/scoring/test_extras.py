@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from training import extras as ex
+from scoring import extras as ex
 
 AS_OF = date(2024, 5, 31)
 
@@ -62,9 +62,11 @@ def test_score_api_returns_the_snapshot_extras(loaded: Engine) -> None:
 
     from api.app import create_app
     from api.settings import ApiSettings
+    from scoring.snapshot import build_snapshot
     from store import consents, keys
-    from store.snapshots import bump_model_state, load_snapshot_extras, save_scores
-    from training.snapshot import build_snapshot
+    from store.feature_snapshots import load_snapshot_extras
+    from store.model_state import bump_model_state
+    from store.scores import save_scores
 
     features = build_snapshot(loaded, AS_OF)
     firm_ids = features.index.astype(str)

@@ -1,0 +1,190 @@
+"""Precomputed scores: one row per firm, date and model version, with points and reasons.
+
+`chaincredit score --all` writes a set of up to millions of rows chunk by chunk through
+`ScoreWriter` in one transaction, so serving reads the old set or the new one, never a mix, and
+memory stays bounded by the chunk.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import date
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, delete, insert, select
+
+from store.db import write_transaction
+from store.feature_snapshots import SnapshotError
+from store.pointintime import as_date as _as_date
+from store.service_tables import scores, utcnow
+
+SCORE_COLUMNS = ("firm_id", "pd", "score", "grade", "limit", "base_points", "points", "reasons")
+_CHUNK = 5_000
+
+
+def _json_column(values: pd.Series) -> list[str]:
+    """Points/reasons arrive as JSON text already, or as Python lists: normalise to text."""
+    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype):
+        return list(values.tolist())  # text already (Arrow-backed): no per-row check
+    out = values.map(lambda v: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+    return out.tolist()
+
+
+class ScoreWriter:
+    """Replace the scores of (`as_of`, `model_version`) with chunks appended one at a time.
+
+    Everything happens in one transaction: the old rows are deleted when the writer opens, each
+    `append` inserts a chunk, and leaving the `with` block commits. Until then every other
+    connection (serving, `get_score`) still reads the previous set whole, on PostgreSQL by MVCC
+    and on SQLite by WAL's snapshot reads; an error or a killed process rolls back to it. Only
+    one chunk is in memory at a time. The transaction holds SQLite's single write lock, so
+    callers should produce their chunks first (batch scoring spools them to a file) and append
+    them without pause.
+    """
+
+    def __init__(
+        self, engine: Engine, as_of: date, model_version: str, *, currency: str = "CNY"
+    ) -> None:
+        self.engine = engine
+        self.as_of = _as_date(as_of)
+        self.model_version = model_version
+        self.currency = currency
+        self.rows = 0
+        self._stack: ExitStack | None = None
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> ScoreWriter:
+        stack = ExitStack()
+        try:
+            # IMMEDIATE on SQLite: wait for the write lock at BEGIN rather than fail mid-way.
+            conn = stack.enter_context(write_transaction(self.engine))
+            conn.execute(
+                delete(scores).where(
+                    scores.c.as_of == self.as_of, scores.c.model_version == self.model_version
+                )
+            )
+        except BaseException:
+            stack.close()
+            raise
+        self._stack, self._conn = stack, conn
+        return self
+
+    def append(self, scores_frame: pd.DataFrame) -> int:
+        """Insert one chunk of scores (`limit` in yuan, stored as integer fen rounded half to
+        even so the served limit never carries float noise); returns its number of rows."""
+        if self._conn is None:
+            raise SnapshotError("ScoreWriter.append outside its `with` block")
+        missing = [c for c in SCORE_COLUMNS if c not in scores_frame.columns]
+        if missing:
+            raise SnapshotError(f"the score frame lacks column(s) {', '.join(missing)}")
+        frame = scores_frame.reset_index(drop=True)
+        limit = pd.to_numeric(frame["limit"], errors="coerce").fillna(0.0).to_numpy(dtype="float64")
+        cols: dict[str, list[Any]] = {
+            "firm_id": frame["firm_id"].astype(str).tolist(),
+            "pd": frame["pd"].astype("float64").tolist(),
+            "score": frame["score"].astype("float64").tolist(),
+            "grade": frame["grade"].astype(str).tolist(),
+            "limit_minor": np.rint(limit * 100.0).astype(np.int64).tolist(),
+            "base_points": frame["base_points"].astype("float64").tolist(),
+            "points": _json_column(frame["points"]),
+            "reasons": _json_column(frame["reasons"]),
+        }
+        fixed = {
+            "as_of": self.as_of,
+            "model_version": self.model_version,
+            "currency": self.currency,
+            "created_at": utcnow(),
+        }
+        keys = list(cols)
+        n = len(frame)
+        for start in range(0, n, _CHUNK):
+            stop = min(start + _CHUNK, n)
+            values = zip(*(cols[k][start:stop] for k in keys), strict=True)
+            self._conn.execute(insert(scores), [dict(zip(keys, v, strict=True), **fixed) for v in values])
+        self.rows += n
+        return n
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        stack, self._stack, self._conn = self._stack, None, None
+        if stack is not None:
+            stack.__exit__(exc_type, exc, tb)  # commits, or rolls back when the block raised
+
+
+def save_scores(
+    engine: Engine,
+    as_of: date,
+    model_version: str,
+    scores_frame: pd.DataFrame | Iterable[pd.DataFrame],
+    *,
+    currency: str = "CNY",
+) -> int:
+    """Replace the scores of (`as_of`, `model_version`) with one frame or an iterable of chunk
+    frames, all or nothing (see `ScoreWriter`); returns the number of rows stored."""
+    chunks = [scores_frame] if isinstance(scores_frame, pd.DataFrame) else scores_frame
+    with ScoreWriter(engine, as_of, model_version, currency=currency) as writer:
+        for chunk in chunks:
+            writer.append(chunk)
+    return writer.rows
+
+
+@dataclass(frozen=True)
+class StoredScore:
+    firm_id: str
+    as_of: date
+    model_version: str
+    pd: float
+    score: float
+    grade: str
+    limit_minor: int
+    currency: str
+    base_points: float
+    points: list[dict[str, Any]]
+    reasons: list[dict[str, Any]]
+
+
+def get_score(
+    engine: Engine, firm_id: str, model_version: str, as_of: date | None = None
+) -> StoredScore | None:
+    """The score of a firm for a model version, on `as_of` or the latest date scored."""
+    stmt = select(scores).where(scores.c.firm_id == firm_id, scores.c.model_version == model_version)
+    stmt = (
+        stmt.where(scores.c.as_of == _as_date(as_of))
+        if as_of is not None
+        else stmt.order_by(scores.c.as_of.desc()).limit(1)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(stmt).first()
+    if row is None:
+        return None
+    m = row._mapping
+    return StoredScore(
+        firm_id=m["firm_id"],
+        as_of=_as_date(m["as_of"]),
+        model_version=m["model_version"],
+        pd=float(m["pd"]),
+        score=float(m["score"]),
+        grade=m["grade"],
+        limit_minor=int(m["limit_minor"]),
+        currency=m["currency"],
+        base_points=float(m["base_points"]),
+        points=json.loads(m["points"]),
+        reasons=json.loads(m["reasons"]),
+    )
+
+
+def versions_with_scores(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return {r[0] for r in conn.execute(select(scores.c.model_version).distinct())}
+
+
