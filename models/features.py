@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from common.progress import Progress
 from graph.dictionary import Direction, FeatureSpec
 
 if TYPE_CHECKING:
@@ -210,11 +211,12 @@ def build_feature_frame(
     frames: Mapping[str, pd.DataFrame],
     as_of: date,
     graph_params: GraphParams | None = None,
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
     """Graph features joined with the profile features, one row per firm, as of `as_of`."""
     import graph
 
-    graph_frame = graph.build_features(frames, as_of, graph_params)
+    graph_frame = graph.build_features(frames, as_of, graph_params, progress)
     return combine_features(graph_frame, profile_features(frames, as_of))
 
 

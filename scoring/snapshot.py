@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from common.progress import Progress, report
 from store.pointintime import frames_as_of, latest_month_end
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ def build_snapshot(
     graph_params: Any = None,
     as_known_at: datetime | None = None,
     extras: bool = True,
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
     """Compute the snapshot for `as_of` and replace the stored one; returns the features.
 
@@ -64,8 +66,15 @@ def build_snapshot(
     from scoring.extras import snapshot_extras
     from store.feature_snapshots import save_snapshot
 
+    report(progress, "loading flows", 0, 1)
     frames = _load(engine, as_of, as_known_at)
-    features = build_feature_frame(frames, as_of, graph_params)
-    extra = snapshot_extras(frames, as_of, features.index, graph_params) if extras else None
-    save_snapshot(engine, as_of, features, extra)
+    report(progress, "loading flows", 1, 1)
+    features = build_feature_frame(frames, as_of, graph_params, progress)
+    if extras:
+        report(progress, "extras: tiers, core firms, red flags", 0, 1)
+        extra = snapshot_extras(frames, as_of, features.index, graph_params)
+        report(progress, "extras: tiers, core firms, red flags", 1, 1)
+    report(progress, "saving snapshot", 0, 1)
+    save_snapshot(engine, as_of, features, extra if extras else None)
+    report(progress, "saving snapshot", 1, 1)
     return features

@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
         """Load the flows as of DATE, build every firm's features and save the snapshot."""
         import time
 
+        from api.cli.progress import progress_display
         from scoring.snapshot import build_snapshot, default_as_of
         from store.db import make_engine
 
@@ -29,7 +30,8 @@ def register(app: typer.Typer) -> None:
         try:
             day = as_of.date() if as_of is not None else default_as_of(engine)
             t0 = time.perf_counter()
-            frame = build_snapshot(engine, day)
+            with progress_display(enabled=not as_json) as bar:
+                frame = build_snapshot(engine, day, progress=bar)
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc

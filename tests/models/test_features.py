@@ -113,7 +113,7 @@ def test_money_from_minor_units_when_no_cny_column() -> None:
 def test_build_feature_frame_joins_graph_features(monkeypatch) -> None:
     calls = []
 
-    def stand_in(frames, as_of, params=None):
+    def stand_in(frames, as_of, params=None, progress=None):
         calls.append((as_of, params))
         return pd.DataFrame(
             {"net_core_sales_share": [0.7, 0.1]}, index=pd.Index([A, C], name="firm_id")
