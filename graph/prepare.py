@@ -51,13 +51,18 @@ def to_days(values: pd.Series | None, n: int) -> I64:
 
 
 def money_cny(df: pd.DataFrame | _Cols, name: str) -> F64:
-    """`<name>_cny` as float; derived from `_minor` for CNY rows when a loader left it out."""
+    """A money field in yuan, as float (a model input, not a ledger amount).
+
+    The loaders' `<name>_cny` column when present (converted with fx_rates; NaN where no rate
+    exists). Otherwise `<name>_minor` / 100 for rows in CNY; a row whose currency is missing or
+    another currency is unknown (NaN), never guessed. A frame with no currency column at all is
+    in CNY (the simulator writes CNY only)."""
     if f"{name}_cny" in df.columns:
         return pd.to_numeric(df[f"{name}_cny"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     if f"{name}_minor" in df.columns:
         minor = pd.to_numeric(df[f"{name}_minor"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         if "currency" in df.columns:
-            cny = (df["currency"].astype(object).fillna("CNY") == "CNY").to_numpy(dtype=bool)
+            cny = df["currency"].astype("string").str.upper().eq("CNY").fillna(False).to_numpy(dtype=bool)
             return np.where(cny, minor / 100.0, np.nan)
         return minor / 100.0
     return np.full(len(df), np.nan)

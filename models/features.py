@@ -18,6 +18,7 @@ import pandas as pd
 
 from common.progress import Progress
 from graph.dictionary import Direction, FeatureSpec
+from graph.prepare import money_cny as graph_money_cny
 
 if TYPE_CHECKING:
     from graph import GraphParams
@@ -258,12 +259,8 @@ def profile_features(frames: Mapping[str, pd.DataFrame], as_of: date) -> pd.Data
 
 
 def money_cny(frame: pd.DataFrame, field: str) -> pd.Series:
-    """A money field in yuan: the `_cny` column, or minor units / 100 for CNY rows."""
-    if f"{field}_cny" in frame:
-        return frame[f"{field}_cny"].astype("float64")
-    minor = frame[f"{field}_minor"].astype("float64")
-    is_cny = frame["currency"].astype(str).str.upper().eq("CNY").to_numpy()
-    return (minor / 100.0).where(is_cny)
+    """A money field in yuan, aligned with the frame (graph's one conversion rule)."""
+    return pd.Series(graph_money_cny(frame, field), index=frame.index, dtype="float64")
 
 
 def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:

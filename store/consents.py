@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import Engine, insert, select, update
 
 from store.service_tables import as_utc, consents, utcnow
+from store.text import has_control
 
 
 class ConsentNotFound(LookupError):
@@ -72,7 +73,7 @@ def grant_consent(
         raise InvalidConsent(f"valid_until {valid_until} is before valid_from {start}")
     if not purpose.strip() or not evidence_ref.strip():
         raise InvalidConsent("a consent needs a purpose and an evidence reference")
-    if any(ord(c) < 32 or ord(c) == 127 for c in firm_id + purpose + evidence_ref):
+    if has_control(firm_id + purpose + evidence_ref):
         raise InvalidConsent(
             "firm_id, purpose and evidence_ref cannot contain control characters "
             "(line breaks, tabs, NUL)"

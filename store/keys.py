@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import Engine, insert, select, update
 
 from store.service_tables import api_keys, as_utc, utcnow
+from store.text import has_control
 
 ROLES = ("admin", "bank", "enterprise", "model_owner")
 TOKEN_PREFIX = "cck"
@@ -31,10 +32,6 @@ class InvalidRole(ValueError):
 class InvalidKeyRequest(ValueError):
     """A key asked for with an organisation or label no record can hold (blank, control
     characters): the caller's mistake, answered as such rather than failing in the database."""
-
-
-def _has_control(text: str) -> bool:
-    return any(ord(c) < 32 or ord(c) == 127 for c in text)
 
 
 @dataclass(frozen=True)
@@ -93,7 +90,7 @@ def create_key(
         raise InvalidRole(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
     if not org.strip():
         raise InvalidKeyRequest("a key belongs to an organisation: give its USCC")
-    if _has_control(org) or (label is not None and _has_control(label)):
+    if has_control(org) or (label is not None and has_control(label)):
         raise InvalidKeyRequest("org and label cannot contain control characters (line breaks, tabs, NUL)")
     key_id = secrets.token_hex(6)
     token = f"{TOKEN_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"

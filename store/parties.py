@@ -8,12 +8,10 @@ their form is checked: a scheme the Peppol network knows, and an id a system can
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from store.uscc import ALPHABET, WEIGHTS, uscc_problem
+from store.uscc import uscc_problem, valid_uscc_mask
 
 # Peppol Electronic Address Scheme (EAS) codes, as published in the Peppol BIS Billing 3.0 code
 # list "EAS" (https://docs.peppol.eu/poacc/billing/3.0/codelist/eas/, CEF EAS code list v13,
@@ -84,45 +82,6 @@ def _as_arrow(values: pd.Series) -> pa.Array:
     return arr
 
 
-_LUT = np.full(256, -1, dtype=np.int32)
-_LUT[np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)] = np.arange(len(ALPHABET))
-
-
-def _valid_uscc(arr: pa.Array) -> npt.NDArray[np.bool_]:
-    """GB 32100-2015 validity of every entry, straight from Arrow's byte buffer.
-
-    Same rule as store.uscc.valid_uscc_mask, but without converting a million Python strings to
-    fixed-width numpy text first (which costs seconds per million).
-    """
-    n = len(arr)
-    out = np.zeros(n, dtype=bool)
-    is18 = pc.fill_null(pc.equal(pc.binary_length(arr), 18), False)
-    idx = np.flatnonzero(is18.to_numpy(zero_copy_only=False))
-    if idx.size == 0:
-        return out
-    sub = arr.filter(is18)
-    offsets = np.frombuffer(sub.buffers()[1], dtype=np.int64)[
-        sub.offset : sub.offset + len(sub) + 1
-    ]
-    data = np.frombuffer(sub.buffers()[2], dtype=np.uint8)
-    mat = data[offsets[0] : offsets[-1]].reshape(idx.size, 18)  # 18 bytes each, back to back
-    # One vectorised step per character position (18), never per code; int32 arithmetic and
-    # no matmul, which numpy does not hand to BLAS for integers.
-    ok = np.ones(idx.size, dtype=bool)
-    total = np.zeros(idx.size, dtype=np.int32)
-    for pos in range(18):
-        v = _LUT[mat[:, pos]]
-        ok &= v >= 0
-        if 2 <= pos < 8:
-            ok &= (mat[:, pos] >= ord("0")) & (mat[:, pos] <= ord("9"))
-        if pos < 17:
-            total += v * WEIGHTS[pos]
-        else:
-            ok &= (31 - total % 31) % 31 == v
-    out[idx] = ok
-    return out
-
-
 def party_problems(values: pd.Series) -> pd.Series:
     """`party_problem` over a whole column, aligned with its index: None where the id is valid.
 
@@ -132,7 +91,7 @@ def party_problems(values: pd.Series) -> pd.Series:
     """
     arr = _as_arrow(values)
     missing = arr.is_null().to_numpy(zero_copy_only=False)
-    ok = _valid_uscc(arr) | missing
+    ok = valid_uscc_mask(arr) | missing
     out = np.full(len(arr), None, dtype=object)
     rest = np.flatnonzero(~ok)
     if rest.size:

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
 
 # Lookup table byte -> value (or -1 for bytes outside the alphabet), for the vectorised check.
-_LUT = np.full(256, -1, dtype=np.int16)
-for _c, _v in _VALUE.items():
-    _LUT[ord(_c)] = _v
-_W = np.asarray(WEIGHTS, dtype=np.int64)
+_LUT = np.full(256, -1, dtype=np.int32)
+_LUT[np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)] = np.arange(len(ALPHABET))
 
 
 def check_char(first17: str) -> str:
@@ -46,34 +46,38 @@ def is_valid_uscc(code: str) -> bool:
     return uscc_problem(code) is None
 
 
-def valid_uscc_mask(codes: npt.ArrayLike) -> npt.NDArray[np.bool_]:
-    """Vectorised validity test for many codes at once (no Python loop per code).
+def valid_uscc_mask(codes: pa.Array | npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """GB 32100-2015 validity of every code at once, straight from Arrow's byte buffer.
 
-    Codes must already be strings; anything that is not 18 ASCII characters is invalid.
-    """
-    arr = np.asarray(codes, dtype=object)
-    n = arr.shape[0]
+    No Python loop per code and no conversion of a million Python strings to fixed-width numpy
+    text (which costs seconds per million): one vectorised step per character position. Nulls
+    and anything that is not 18 bytes are invalid."""
+    arr = codes if isinstance(codes, pa.Array) else pa.array(
+        np.asarray(codes, dtype=object), type=pa.large_string(), from_pandas=True)
+    if not pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.large_string())
+    n = len(arr)
     out = np.zeros(n, dtype=bool)
-    if n == 0:
-        return out
-    as_str = arr.astype("U")
-    lengths = np.char.str_len(as_str)
-    idx = np.flatnonzero(lengths == 18)
+    is18 = pc.fill_null(pc.equal(pc.binary_length(arr), 18), False)
+    idx = np.flatnonzero(is18.to_numpy(zero_copy_only=False))
     if idx.size == 0:
         return out
-    try:
-        raw = as_str[idx].astype("S18")
-    except UnicodeEncodeError:
-        # Some non-ASCII code among them: fall back per code for this rare case.
-        for i in idx:
-            out[i] = is_valid_uscc(str(as_str[i]))
-        return out
-    mat = np.frombuffer(raw.tobytes(), dtype=np.uint8).reshape(idx.size, 18)
-    vals = _LUT[mat].astype(np.int64)
-    ok = (vals >= 0).all(axis=1)
-    region_digits = ((mat[:, 2:8] >= ord("0")) & (mat[:, 2:8] <= ord("9"))).all(axis=1)
-    check = (31 - (vals[:, :17] @ _W) % 31) % 31
-    ok &= region_digits & (check == vals[:, 17])
+    sub = arr.filter(is18)
+    offsets = np.frombuffer(sub.buffers()[1], dtype=np.int64)[sub.offset : sub.offset + len(sub) + 1]
+    data = np.frombuffer(sub.buffers()[2], dtype=np.uint8)
+    mat = data[offsets[0] : offsets[-1]].reshape(idx.size, 18)  # 18 bytes each, back to back
+    # int32 arithmetic and no matmul, which numpy does not hand to BLAS for integers.
+    ok = np.ones(idx.size, dtype=bool)
+    total = np.zeros(idx.size, dtype=np.int32)
+    for pos in range(18):
+        v = _LUT[mat[:, pos]]
+        ok &= v >= 0
+        if 2 <= pos < 8:
+            ok &= (mat[:, pos] >= ord("0")) & (mat[:, pos] <= ord("9"))
+        if pos < 17:
+            total += v * WEIGHTS[pos]
+        else:
+            ok &= (31 - total % 31) % 31 == v
     out[idx] = ok
     return out
 

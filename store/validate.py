@@ -31,6 +31,7 @@ from store.money import (
 from store.parties import party_problems
 from store.pointintime import default_reported_on
 from store.records import Field, FieldType, RecordKind
+from store.text import CONTROL_MESSAGE, CONTROL_PATTERN
 
 RATINGS = (
     "AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB+", "BB", "BB-",
@@ -44,7 +45,6 @@ _ENUM_SYNONYMS = {
     "红字": "credit_note", "红字发票": "credit_note", "creditnote": "credit_note",
 }  # fmt: skip
 DOC_ID_MAX = 100
-_CONTROL = r"[\x00-\x1f\x7f]"
 _VALUE_SHOWN = 80
 
 
@@ -307,10 +307,10 @@ def _checker(f: Field) -> Callable[[pd.Series], tuple[np.ndarray, np.ndarray]]:
 def _text_problems(f: Field, text: pd.Series, present: np.ndarray, errs: _Errors) -> None:
     limit = DOC_ID_MAX if f.type is FieldType.DOC_ID else f.max_length
     if _has_control_bytes(text):
-        control = text.str.contains(_CONTROL, regex=True).to_numpy(dtype=bool) & present
+        control = text.str.contains(CONTROL_PATTERN, regex=True).to_numpy(dtype=bool) & present
     else:
         control = np.zeros(len(text), dtype=bool)
-    errs.add(f.name, control, "contains control characters (line breaks, tabs, NUL)", text)
+    errs.add(f.name, control, CONTROL_MESSAGE, text)
     lengths = text.str.len().to_numpy()
     too_long = present & ~control & (lengths > limit)
     if too_long.any():

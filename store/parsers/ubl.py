@@ -26,6 +26,7 @@ from store.parsers.xml_common import (
     text_of,
 )
 from store.parties import VAT_SCHEME, foreign_party
+from store.text import has_control
 from store.uscc import is_valid_uscc
 
 NS_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
@@ -290,7 +291,7 @@ def parse_ubl_root(root: Element, problems: Problems) -> XmlInvoice:
     invoice_id = text_of(root.find("cbc:ID", NS))
     if invoice_id is None:
         problems.add("invoice_id", "the document has no cbc:ID")
-    elif len(invoice_id) > MAX_DOC_ID_LENGTH or any(ord(c) < 32 for c in invoice_id):
+    elif len(invoice_id) > MAX_DOC_ID_LENGTH or has_control(invoice_id):
         problems.add(
             "invoice_id",
             f"a document id has at most {MAX_DOC_ID_LENGTH} characters and no control characters",
