@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import rankdata
+from scipy.stats import ks_2samp
+from sklearn.metrics import brier_score_loss, roc_auc_score
 
 ArrayLike = npt.ArrayLike
 _PSI_FLOOR = 1e-6
@@ -46,11 +47,10 @@ def _both_classes(ya: npt.NDArray[np.float64]) -> tuple[int, int]:
 
 
 def auc(y: ArrayLike, p: ArrayLike) -> float:
-    """Area under the ROC curve by the Mann–Whitney rank sum (ties count one half)."""
+    """Area under the ROC curve (scikit-learn; ties count one half)."""
     ya, pa = _as_xy(y, p)
-    n_pos, n_neg = _both_classes(ya)
-    ranks = rankdata(pa)  # average ranks give ties half credit
-    return float((ranks[ya == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    _both_classes(ya)
+    return float(roc_auc_score(ya, pa))
 
 
 def gini(y: ArrayLike, p: ArrayLike) -> float:
@@ -60,21 +60,16 @@ def gini(y: ArrayLike, p: ArrayLike) -> float:
 
 def ks(y: ArrayLike, p: ArrayLike) -> float:
     """Kolmogorov–Smirnov: the largest gap between the cumulative score distributions of events
-    and non-events, evaluated only between distinct scores (tied rows move together)."""
+    and non-events (scipy's two-sample statistic; tied scores move together)."""
     ya, pa = _as_xy(y, p)
-    n_pos, n_neg = _both_classes(ya)
-    order = np.argsort(-pa, kind="mergesort")
-    ps, ys = pa[order], ya[order]
-    last_of_tie = np.r_[ps[1:] != ps[:-1], True]
-    tpr = np.cumsum(ys)[last_of_tie] / n_pos
-    fpr = np.cumsum(1.0 - ys)[last_of_tie] / n_neg
-    return float(np.max(np.abs(tpr - fpr)))
+    _both_classes(ya)
+    return float(ks_2samp(pa[ya == 1], pa[ya == 0]).statistic)
 
 
 def brier(y: ArrayLike, p: ArrayLike) -> float:
-    """Mean squared error of the PD against the 0/1 outcome."""
+    """Mean squared error of the PD against the 0/1 outcome (scikit-learn)."""
     ya, pa = _as_xy(y, p)
-    return float(np.mean((pa - ya) ** 2))
+    return float(brier_score_loss(ya, pa))
 
 
 def _equal_count_bins(pa: npt.NDArray[np.float64], n_bins: int) -> npt.NDArray[np.intp]:
