@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 
 from common.threads import map_in_threads
-from graph.prepare import F64, I64, NAT_DAY
+from graph.prepare import F64, I64
 from graph.sorting import stable_argsort
 
 _DAY_BITS = 17  # 2**17 days ≈ 359 years around the smallest day seen
@@ -193,10 +193,6 @@ def _any_within(amts: tuple[F64, ...], b: F64, rel: float, abs_cny: float) -> np
     for a in amts[1:]:
         ok |= within(a, b, rel, abs_cny)
     return ok
-
-
-def valid_day(d: I64) -> np.ndarray:
-    return d != NAT_DAY
 
 
 def take(arr: np.ndarray, idx: I64, fill: float | int) -> np.ndarray:

@@ -47,10 +47,6 @@ class Verification:
         return self.paid_day != NAT_DAY
 
 
-def _size(*arrays: np.ndarray) -> int:
-    return int(max((int(a.max()) for a in arrays if a.size), default=-1)) + 1
-
-
 def verify(
     prep: Prepared, params: GraphParams, progress: Progress | None = None,
 ) -> Verification:

@@ -42,11 +42,6 @@ KEY_HASH_COLUMN = "key_hash"
 
 
 
-def storage_columns(kind: RecordKind) -> list[str]:
-    """Columns staged for a kind: the spreadsheet row, the record's own columns, hash, uploader."""
-    return [ROW_COLUMN, *data_columns(kind), HASH_COLUMN, UPLOADER_COLUMN]
-
-
 def _field_of_column(kind: RecordKind) -> dict[str, FieldType]:
     out: dict[str, FieldType] = {
         ROW_COLUMN: FieldType.INT,

@@ -22,10 +22,6 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS = "store:migrations"
 
 
-def is_postgres(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
-
-
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur = dbapi_connection.cursor()
     try:
