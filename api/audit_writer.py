@@ -7,10 +7,11 @@ a thread pool per batch) keeps the event loop free: a request only appends to a 
 thread wakes the event loop once per batch to settle all the batch's futures. If the commit
 fails, every request in that group fails too: an unaudited score is never served.
 
-On a SQLite file the writers of the worker processes take turns through a file lock
-(api.writer_lock) instead of meeting in SQLite's sleeping busy handler, and the writer's own
-connection never checkpoints inside a COMMIT: a checkpointer thread does that beside it
-(api.wal_checkpoint). Both kept a few percent of the groups waiting 5-70 ms (issue 6).
+The writer takes its turns with every other writer of every worker as store.writers says (on a
+SQLite file a lock in the kernel instead of SQLite's sleeping busy handler), on a connection of
+its own that never checkpoints inside a COMMIT (a checkpointer thread does that beside it).
+Both kept a few percent of the groups waiting 5-70 ms (issue 6). While it waits for its turn,
+its queue keeps filling, so its next group is larger.
 """
 
 from __future__ import annotations
@@ -21,14 +22,13 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import anyio.to_thread
 from sqlalchemy import Connection, Engine
 
-from api.wal_checkpoint import WalCheckpointer
-from api.writer_lock import WriterLock, sqlite_file
 from store.audit import AuditRecord, append_records
+from store.writers import TurnTaker, write_transaction
 
 log = logging.getLogger("chaincredit.audit")
 
@@ -88,10 +88,7 @@ class AuditWriter:
         self._append = append
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._conn: Connection | None = None  # the writer thread's own connection
-        self._sqlite_file = sqlite_file(engine) is not None
-        self._lock = WriterLock.for_engine(engine)
-        self._checkpointer = WalCheckpointer(engine, checkpoint_seconds) if self._sqlite_file else None
+        self._writer = TurnTaker(engine, checkpoint_seconds=checkpoint_seconds)
         self._inflight: set[_Pending] = set()  # requests awaiting their commit
         self._sweep_s = sweep_seconds
         self._sweeper: asyncio.Task[None] | None = None
@@ -103,8 +100,7 @@ class AuditWriter:
 
     async def start(self) -> None:
         self._queue = queue.SimpleQueue()
-        if self._checkpointer is not None:
-            self._checkpointer.start()
+        self._writer.start()
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="audit-sweeper")
@@ -122,8 +118,7 @@ class AuditWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
-        if self._checkpointer is not None:
-            await anyio.to_thread.run_sync(self._checkpointer.stop)
+        await anyio.to_thread.run_sync(self._writer.stop)
 
     async def write(self, records: Sequence[AuditRecord]) -> None:
         """Return once `records` are committed; raise if they could not be."""
@@ -164,7 +159,7 @@ class AuditWriter:
                     _settle(orphans, RuntimeError("the audit writer thread has stopped"))
 
     def _append_inline(self, records: list[AuditRecord]) -> None:
-        with self._engine.begin() as conn:
+        with write_transaction(self._engine) as conn:
             self._append(conn, records)
 
     # --- the writer thread ------------------------------------------------------------------
@@ -172,7 +167,7 @@ class AuditWriter:
         try:
             self._loop()
         finally:
-            self._close()
+            self._writer.close()
 
     def _loop(self) -> None:
         stopping = False
@@ -204,38 +199,19 @@ class AuditWriter:
     def _commit_and_settle(self, group: list[_Item], n: int, cap: int | None) -> bool:
         """Commit `group` plus whatever queued meanwhile; True if the stop marker was queued.
 
-        On SQLite the group waits here for the other workers' writers, and grows meanwhile.
-        Futures are settled after the lock is released, so the next writer starts at once."""
+        The group waits here for its turn among the writers, and grows meanwhile. Futures are
+        settled after the turn ends, so the next writer starts at once."""
         stop = False
         error: BaseException | None
         try:
-            locked = self._take_lock()
-            try:
+            with self._writer.turn():
                 stop = self._drain(group, n, cap)
                 error = self._commit(group)
-            finally:
-                if locked and self._lock is not None:
-                    self._lock.release()
         except Exception as exc:  # never let the writer thread die: its requests would wait forever
             log.exception("audit writer failed on a group of %d request(s)", len(group))
             error = exc
         self._finish(group, error)
         return stop
-
-    def _take_lock(self) -> bool:
-        """Wait for the other workers' writers. A lock file that cannot be opened (a read-only
-        folder) must not stop auditing: the writers then meet at SQLite's lock as before."""
-        if self._lock is None:
-            return False
-        try:
-            self._lock.acquire()
-        except OSError:
-            log.warning("cannot lock %s; audit writers of several workers will contend in SQLite",
-                        self._lock.path, exc_info=True)
-            self._lock.close()
-            self._lock = None
-            return False
-        return True
 
     def _drain(self, group: list[_Item], n: int, cap: int | None) -> bool:
         """Move what is queued into `group` (until it holds `cap` records, if given); True if the
@@ -253,53 +229,21 @@ class AuditWriter:
             n += len(group[-1].records)
         return stop
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        """A transaction for one group. On a SQLite file, on the writer's own connection, which
-        never checkpoints inside its COMMIT (the checkpointer thread does); elsewhere, from the
-        pool, whose pre-ping replaces a connection the server dropped."""
-        if not self._sqlite_file:
-            with self._engine.begin() as conn:
-                yield conn
-            return
-        if self._conn is None:
-            conn = self._engine.connect()
-            conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
-            conn.commit()
-            self._conn = conn
-        try:
-            with self._conn.begin():
-                yield self._conn
-        except Exception:
-            self._conn.invalidate()  # whatever broke it, the next group starts on a fresh one
-            self._conn.close()
-            self._conn = None
-            raise
-
-    def _close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        if self._lock is not None:
-            self._lock.close()
-
     def _commit(self, group: list[_Item]) -> BaseException | None:
         records = [r for item in group for r in item.records]
         try:
-            with self._transaction() as conn:
+            with self._writer.transaction() as conn:
                 self._append(conn, records)
         except Exception as exc:
             log.exception("audit commit failed for %d record(s)", len(records))
             return exc
         self.commits += 1
-        if self._checkpointer is not None:
-            self._checkpointer.notify()
         if self._on_commit is not None:
             self._on_commit(len(records))
         return None
 
     def _finish(self, group: list[_Item], error: BaseException | None) -> None:
-        """Settle the group's futures (after the lock is released: the other worker goes first)."""
+        """Settle the group's futures (after the turn: the next writer goes first)."""
         # Futures belong to the loop that awaits them (one per worker; tests may use several).
         by_loop: dict[asyncio.AbstractEventLoop, list[_Item]] = {}
         for item in group:

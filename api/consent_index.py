@@ -20,11 +20,11 @@ import logging
 import threading
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from api.poller import Poller
-from store.consents import Consent, consent_from_row
-from store.service_tables import consents, utcnow
+from store.consents import Consent, consent_changes
+from store.service_tables import utcnow
 
 log = logging.getLogger("chaincredit.consents")
 
@@ -88,47 +88,18 @@ class ConsentIndex:
         """Read what changed since the last poll (everything, the first time); changes seen."""
         started = utcnow()
         first = not self.loaded
-        with self._engine.connect() as conn:
-            new_rows = list(
-                conn.execute(select(consents).where(consents.c.id > self._max_id).order_by(consents.c.id))
-            )
-            gone: list[tuple[int, str, str]] = []
-            if not first and self._since is not None:
-                since = self._since - WITHDRAWAL_MARGIN
-                # A sequence hands out ids before commit, so a lower id can appear after a higher
-                # one: ids created within the margin are checked, and unseen ones read in full.
-                recent = conn.execute(
-                    select(consents.c.id).where(consents.c.created_at >= since, consents.c.id <= self._max_id)
-                ).scalars().all()
-                late = set(recent).difference(self._seen)
-                if late:
-                    new_rows += conn.execute(select(consents).where(consents.c.id.in_(sorted(late)))).all()
-                gone = [
-                    (int(r[0]), r[1], r[2])
-                    for r in conn.execute(
-                        select(consents.c.id, consents.c.bank_org, consents.c.firm_id).where(
-                            consents.c.withdrawn_at.is_not(None), consents.c.withdrawn_at >= since
-                        )
-                    )
-                    if int(r[0]) not in self._withdrawn
-                ]
-        for row in new_rows:
-            self.add(consent_from_row(row))
+        since = None if first or self._since is None else self._since - WITHDRAWAL_MARGIN
+        changes = consent_changes(self._engine, after_id=self._max_id, since=since, seen=self._seen)
+        gone = [(cid, bank, firm) for cid, bank, firm in changes.withdrawn if cid not in self._withdrawn]
+        for consent in changes.new:
+            self.add(consent)
         for cid, bank, firm in gone:
             self.remove(cid, bank, firm)
         self._since = started
         self.loaded = True
         if first:
             log.info("consent index loaded: %d consent(s) in memory", len(self))
-        return len(new_rows) + len(gone)
-
-    def count_in_database(self) -> int:
-        with self._engine.connect() as conn:
-            return int(
-                conn.execute(
-                    select(func.count()).select_from(consents).where(consents.c.withdrawn_at.is_(None))
-                ).scalar_one()
-            )
+        return len(changes.new) + len(gone)
 
     # --- the poller ----------------------------------------------------------------------
     async def start(self) -> None:

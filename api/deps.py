@@ -6,14 +6,13 @@ signature says who may call it and the authorization matrix test can read it off
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from api.audit_writer import AuditWriter
 from api.auth import Authenticator, Principal, forbidden
@@ -24,7 +23,6 @@ from api.ratelimit import RateLimiter, TokenBucketLimiter
 from api.scenario import ChampionCache
 from api.serving import ScoreService
 from api.settings import ApiSettings
-from store.db import session_scope
 
 
 @dataclass
@@ -57,15 +55,6 @@ def get_engine(state: StateDep) -> Engine:
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
-
-
-def get_session(engine: EngineDep) -> Iterator[Session]:
-    """A session committed at the request boundary (and rolled back on error)."""
-    with session_scope(engine) as session:
-        yield session
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_scorer(state: StateDep) -> ScoreService:

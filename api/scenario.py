@@ -14,7 +14,6 @@ unchanged, so the move is the model's reaction to this one feature: a lower boun
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,10 +22,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from api.graph_data import GraphData
-from store.service_tables import feature_snapshots
+from store.feature_snapshots import load_snapshot_rows
 
 EXPOSURE_FEATURE = "net_debtrank_exposure"
 METHOD = (
@@ -53,27 +52,6 @@ class ScenarioResult:
     distress: pd.DataFrame  # firm_id, distress, shocked: every firm hit, most distressed first
     moves: pd.DataFrame | None  # firm_id index: pd/score/grade before and after
     model_version: str | None
-
-
-def snapshot_rows(engine: Engine, firm_ids: Sequence[str], as_of: date) -> pd.DataFrame:
-    """Stored feature vectors of some firms on `as_of` (firm_id index; missing firms absent)."""
-    ids = list(firm_ids)
-    texts: list[tuple[str, str]] = []
-    with engine.connect() as conn:
-        for start in range(0, len(ids), 500):
-            rows = conn.execute(
-                select(feature_snapshots.c.firm_id, feature_snapshots.c.features).where(
-                    feature_snapshots.c.as_of == as_of,
-                    feature_snapshots.c.firm_id.in_(ids[start : start + 500]),
-                )
-            )
-            texts.extend((r[0], r[1]) for r in rows)
-    if not texts:
-        return pd.DataFrame(index=pd.Index([], name="firm_id", dtype=object))
-    records = [json.loads(t) for _, t in texts]
-    frame = pd.DataFrame.from_records(records)
-    frame.index = pd.Index([f for f, _ in texts], name="firm_id", dtype=object)
-    return frame
 
 
 def _predict(model: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -122,7 +100,7 @@ def run_scenario(
     if load_model is not None:
         version, model = load_model()
         others = hit[~hit["shocked"]]
-        feats = snapshot_rows(engine, others["firm_id"].tolist(), data.as_of)
+        feats = load_snapshot_rows(engine, others["firm_id"].tolist(), data.as_of)
         if len(feats):
             moves = score_moves(model, feats, others.set_index("firm_id")["distress"])
     return ScenarioResult(data.as_of, hit, moves, version)

@@ -21,13 +21,12 @@ from typing import Any
 import anyio.to_thread
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from api.poller import Poller
 from store.feature_snapshots import firm_known, load_snapshot_extras
 from store.model_state import ModelState, get_model_state, serving_version
-from store.scores import StoredScore, get_score
-from store.service_tables import feature_snapshots, scores
+from store.scores import StoredScore, get_score, has_scores, latest_scored, scores_with_extras
 
 log = logging.getLogger("chaincredit.serving")
 
@@ -47,22 +46,6 @@ class ServedScore:
     score: float
     as_of: date
     model_version: str
-
-
-def _has_scores(engine: Engine, version: str) -> bool:
-    with engine.connect() as conn:
-        return (
-            conn.execute(select(scores.c.firm_id).where(scores.c.model_version == version).limit(1)).first()
-            is not None
-        )
-
-
-def _latest_scored(engine: Engine, version: str) -> date | None:
-    with engine.connect() as conn:
-        value = conn.execute(
-            select(func.max(scores.c.as_of)).where(scores.c.model_version == version)
-        ).scalar_one_or_none()
-    return value
 
 
 def render(stored: StoredScore, extras: dict[str, Any]) -> dict[str, Any]:
@@ -140,21 +123,7 @@ def render_bodies(rows: pd.DataFrame, extras: pd.Series) -> pd.Series:
 
 def preload_bodies(engine: Engine, version: str, as_of: date, limit: int) -> pd.DataFrame:
     """firm_id index; `body` (bytes) and `score` of the scores of (`version`, `as_of`)."""
-    with engine.connect() as conn:
-        rows = pd.DataFrame(conn.execute(
-            select(scores.c.firm_id, scores.c.as_of, scores.c.model_version, scores.c.pd, scores.c.score,
-                   scores.c.grade, scores.c.limit_minor, scores.c.currency, scores.c.base_points,
-                   scores.c.points, scores.c.reasons)
-            .where(scores.c.model_version == version, scores.c.as_of == as_of)
-            .limit(limit)
-        ).all(), columns=["firm_id", "as_of", "model_version", "pd", "score", "grade", "limit_minor",
-                          "currency", "base_points", "points", "reasons"])
-        extras = dict(conn.execute(
-            select(feature_snapshots.c.firm_id, feature_snapshots.c.extras)
-            .where(feature_snapshots.c.as_of == as_of, feature_snapshots.c.firm_id.in_(
-                select(scores.c.firm_id).where(scores.c.model_version == version, scores.c.as_of == as_of)
-            ))
-        ).all())
+    rows, extras = scores_with_extras(engine, version, as_of, limit)
     if rows.empty:
         return pd.DataFrame({"body": [], "score": []}, index=pd.Index([], name="firm_id"))
     rows = rows.set_index(rows["firm_id"].astype(str), drop=False)
@@ -187,9 +156,9 @@ class ScoreService:
         """Re-read the model state; returns True when what is served changed."""
         state = get_model_state(self._engine)
         candidates = {v for v in (state.champion_version, state.previous_version) if v}
-        scored = {v for v in candidates if _has_scores(self._engine, v)}
+        scored = {v for v in candidates if has_scores(self._engine, v)}
         version = serving_version(state, scored)
-        latest = _latest_scored(self._engine, version) if version else None
+        latest = latest_scored(self._engine, version) if version else None
         changed = (
             state.generation != self.state.generation or version != self.version or latest != self._latest
         )

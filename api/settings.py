@@ -40,7 +40,7 @@ class ApiSettings(BaseSettings):
     audit_flush_ms: float = 2.0
     audit_max_batch: int = 1000
     # On SQLite, the audit writer's connection leaves WAL checkpoints to a thread of its own,
-    # which copies the WAL into the database at most this often (api.wal_checkpoint).
+    # which copies the WAL into the database at most this often (store.sqlite).
     audit_checkpoint_seconds: float = 1.0
     # Freeze the heap built at startup so full garbage collections skip it (api.heap).
     # `chaincredit serve` turns it on for its workers unless CHAINCREDIT_GC_FREEZE says otherwise;

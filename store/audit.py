@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select
 
 from store.service_tables import as_utc, audit_log, utcnow
+from store.writers import write_transaction
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def append_records(target: Engine | Connection, records: Sequence[AuditRecord]) 
         return
     rows = [r.to_row() for r in records]
     if isinstance(target, Engine):
-        with target.begin() as conn:
+        with write_transaction(target) as conn:
             conn.execute(insert(audit_log), rows)
     else:
         target.execute(insert(audit_log), rows)

@@ -6,6 +6,7 @@ withdrawn). Withdrawal keeps the row, so the audit trail can still show why a pa
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -13,6 +14,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from store.service_tables import as_utc, consents, utcnow
 from store.text import has_control
+from store.writers import write_transaction
 
 
 class ConsentNotFound(LookupError):
@@ -89,7 +91,7 @@ def grant_consent(
         "created_by": created_by,
         "withdrawn_at": None,
     }
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         new_id = conn.execute(insert(consents).values(**values).returning(consents.c.id)).scalar_one()
         row = conn.execute(select(consents).where(consents.c.id == new_id)).one()
     return consent_from_row(row)
@@ -100,7 +102,7 @@ def withdraw_consent(engine: Engine, consent_id: int, *, bank_org: str | None = 
     cond = [consents.c.id == consent_id]
     if bank_org is not None:
         cond.append(consents.c.bank_org == bank_org)
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(
             update(consents).where(*cond, consents.c.withdrawn_at.is_(None)).values(withdrawn_at=utcnow())
         )
@@ -137,3 +139,44 @@ def list_consents(engine: Engine, *, bank_org: str | None = None, firm_id: str |
         stmt = stmt.where(consents.c.firm_id == firm_id)
     with engine.connect() as conn:
         return [consent_from_row(r) for r in conn.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class ConsentChanges:
+    new: list[Consent]  # rows to add to an index
+    withdrawn: list[tuple[int, str, str]]  # (id, bank_org, firm_id) withdrawn since the moment asked
+
+
+def consent_changes(
+    engine: Engine, *, after_id: int, since: datetime | None = None, seen: Set[int] = frozenset()
+) -> ConsentChanges:
+    """What an in-memory index of consents must apply, read in one transaction: every consent
+    with an id above `after_id`; and with `since`, the consents created since then that are not
+    `seen` (a PostgreSQL sequence hands out ids before commit, so a lower id can appear after a
+    higher one) and the consents withdrawn since then.
+
+    The ids created since `since` are read as ids only, and only unseen ones as whole rows: a
+    poll after a bulk grant must not rebuild thousands of consents it already holds."""
+    with engine.connect() as conn:
+        new = [consent_from_row(r) for r in conn.execute(
+            select(consents).where(consents.c.id > after_id).order_by(consents.c.id)
+        )]
+        if since is None:
+            return ConsentChanges(new, [])
+        recent = conn.execute(
+            select(consents.c.id).where(consents.c.created_at >= since, consents.c.id <= after_id)
+        ).scalars().all()
+        late = set(recent).difference(seen)
+        if late:
+            new += [consent_from_row(r) for r in conn.execute(
+                select(consents).where(consents.c.id.in_(sorted(late)))
+            )]
+        withdrawn = [
+            (int(r[0]), r[1], r[2])
+            for r in conn.execute(
+                select(consents.c.id, consents.c.bank_org, consents.c.firm_id).where(
+                    consents.c.withdrawn_at.is_not(None), consents.c.withdrawn_at >= since
+                )
+            )
+        ]
+    return ConsentChanges(new, withdrawn)

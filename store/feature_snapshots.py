@@ -19,6 +19,7 @@ from sqlalchemy import Engine, delete, func, insert, select
 
 from store.pointintime import as_date as _as_date
 from store.service_tables import feature_snapshots, utcnow
+from store.writers import write_transaction
 
 _CHUNK = 5_000
 
@@ -62,7 +63,7 @@ def save_snapshot(
         extra_json = [None] * len(feats)
     now = utcnow()
     ids = feats.index.tolist()
-    with engine.begin() as conn:
+    with write_transaction(engine, bulk=True) as conn:
         conn.execute(delete(feature_snapshots).where(feature_snapshots.c.as_of == day))
         for start in range(0, len(ids), _CHUNK):
             stop = start + _CHUNK
@@ -120,6 +121,27 @@ def load_snapshot(engine: Engine, as_of: date | None = None) -> pd.DataFrame:
     frame = _typed(_parse_lines([r[1] for r in rows]))
     frame.index = pd.Index([r[0] for r in rows], name="firm_id", dtype=object)
     frame.attrs["as_of"] = day
+    return frame
+
+
+def load_snapshot_rows(engine: Engine, firm_ids: Sequence[str], as_of: date) -> pd.DataFrame:
+    """Stored feature vectors of some firms on `as_of` (firm_id index; missing firms absent)."""
+    ids = list(firm_ids)
+    texts: list[tuple[str, str]] = []
+    with engine.connect() as conn:
+        for start in range(0, len(ids), 500):
+            rows = conn.execute(
+                select(feature_snapshots.c.firm_id, feature_snapshots.c.features).where(
+                    feature_snapshots.c.as_of == as_of,
+                    feature_snapshots.c.firm_id.in_(ids[start : start + 500]),
+                )
+            )
+            texts.extend((r[0], r[1]) for r in rows)
+    if not texts:
+        return pd.DataFrame(index=pd.Index([], name="firm_id", dtype=object))
+    records = [json.loads(t) for _, t in texts]
+    frame = pd.DataFrame.from_records(records)
+    frame.index = pd.Index([f for f, _ in texts], name="firm_id", dtype=object)
     return frame
 
 

@@ -1,14 +1,14 @@
 """All-or-nothing ingestion of validated uploads (issue 2 item 4, DESIGN.md §7 "Duplicates").
 
-A batch is one transaction. Under a per-kind lock (so two uploads of one new document cannot
-both store it as version 1), the batch's key hashes are compared with the stored current
-versions; candidates are confirmed on the key columns, then each row is new (version 1), a
-duplicate (same key, same record hash: counted, nothing stored) or a conflict (same key,
-different content: the whole batch is refused, or with `replace` the stored version is kept as
-history and the new one becomes current as version n+1). The rows then stream into the table
-(binary COPY on PostgreSQL, executemany on SQLite) and the batch row is written in the same
-transaction, so a crash, a kill or a dropped connection leaves neither records nor a batch that
-claims to be accepted.
+A batch is one write transaction (store.writers). Under a per-kind lock (so two uploads of one
+new document cannot both store it as version 1), the batch's key hashes are compared with the
+stored current versions; candidates are confirmed on the key columns, then each row is new
+(version 1), a duplicate (same key, same record hash: counted, nothing stored) or a conflict
+(same key, different content: the whole batch is refused, or with `replace` the stored version
+is kept as history and the new one becomes current as version n+1). The rows then stream into
+the table (binary COPY on PostgreSQL, executemany on SQLite) and the batch row is written in the
+same transaction, so a crash, a kill or a dropped connection leaves neither records nor a batch
+that claims to be accepted.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ from common.threads import map_row_chunks
 from store import bulk
 from store.errors import BatchRejected, DocumentConflict, RowError
 from store.records import FieldType, RecordKind, kind_named
+from store.sqlite import large_page_cache
 from store.tables import Batch, data_columns, record_table
+from store.writers import write_transaction
 
 SQLITE_CACHE_KIB = 256 * 1024
 
@@ -226,7 +228,8 @@ def ingest_many(
     received_at = datetime.now(UTC)
     results: list[BatchResult] = []
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine, bulk=True) as conn:
+            large_page_cache(conn, SQLITE_CACHE_KIB)
             # Every kind's lock first, in one fixed order: two loads of several kinds each
             # then wait for one another instead of deadlocking.
             for name in sorted({p.kind.name for p in prepared}):
@@ -253,18 +256,14 @@ def _lock(conn: sa.Connection, kind: RecordKind) -> None:
     Deciding (which rows are new, duplicates, replacements) and writing must not interleave with
     another upload of the same kind, or two uploads of one new document could both store it as
     version 1; this lock, not a unique index, keeps one current version per key. PostgreSQL: a
-    transaction-scoped advisory lock per kind. SQLite: a write statement takes the database's
-    one write lock now (waiting out the busy timeout), instead of after the reads.
+    transaction-scoped advisory lock per kind. SQLite: nothing more to take, the transaction
+    began with the database's one write lock (store.writers).
     """
     if conn.dialect.name == "postgresql":
         conn.execute(
             sa.text("SELECT pg_advisory_xact_lock(:k)"),
             {"k": zlib.crc32(f"chaincredit:{kind.name}".encode())},
         )
-    else:
-        conn.execute(sa.delete(Batch).where(sa.false()))
-        # A bigger page cache for this connection: a large batch rewrites many index pages.
-        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
 
 def _stored_matches(conn: sa.Connection, p: _Prepared, target: sa.Table) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from store.service_tables import api_keys, as_utc, utcnow
 from store.text import has_control
+from store.writers import write_transaction
 
 ROLES = ("admin", "bank", "enterprise", "model_owner")
 TOKEN_PREFIX = "cck"
@@ -106,7 +107,7 @@ def create_key(
         "expires_at": expires_at,
         "revoked_at": None,
     }
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(insert(api_keys).values(**row))
     key = ApiKey(
         key_id=key_id,
@@ -131,7 +132,7 @@ def lookup_token(engine: Engine, token: str) -> ApiKey | None:
 
 
 def revoke_key(engine: Engine, key_id: str, *, at: datetime | None = None) -> ApiKey:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(
             update(api_keys)
             .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))

@@ -11,8 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine, insert, select, update
 
-from store.db import write_transaction
 from store.service_tables import as_utc, model_state, utcnow
+from store.writers import write_transaction
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text
 
-from store.db import write_transaction
 from store.feature_snapshots import SnapshotError
 from store.pointintime import as_date as _as_date
-from store.service_tables import scores, utcnow
+from store.service_tables import feature_snapshots, scores, utcnow
+from store.writers import write_transaction
 
 SCORE_COLUMNS = ("firm_id", "pd", "score", "grade", "limit", "base_points", "points", "reasons")
 _CHUNK = 5_000
@@ -62,8 +62,7 @@ class ScoreWriter:
     def __enter__(self) -> ScoreWriter:
         stack = ExitStack()
         try:
-            # IMMEDIATE on SQLite: wait for the write lock at BEGIN rather than fail mid-way.
-            conn = stack.enter_context(write_transaction(self.engine))
+            conn = stack.enter_context(write_transaction(self.engine, bulk=True))
             conn.execute(
                 delete(scores).where(
                     scores.c.as_of == self.as_of, scores.c.model_version == self.model_version
@@ -188,3 +187,59 @@ def versions_with_scores(engine: Engine) -> set[str]:
         return {r[0] for r in conn.execute(select(scores.c.model_version).distinct())}
 
 
+def has_scores(engine: Engine, model_version: str) -> bool:
+    """Whether any score of `model_version` is stored (a champion serves only once it has)."""
+    with engine.connect() as conn:
+        hit = conn.execute(
+            select(scores.c.firm_id).where(scores.c.model_version == model_version).limit(1)
+        ).first()
+    return hit is not None
+
+
+def latest_scored(engine: Engine, model_version: str) -> date | None:
+    """The latest snapshot date scored by `model_version`."""
+    with engine.connect() as conn:
+        value = conn.execute(
+            select(func.max(scores.c.as_of)).where(scores.c.model_version == model_version)
+        ).scalar_one_or_none()
+    return value
+
+
+SERVED_COLUMNS = ("firm_id", "as_of", "model_version", "pd", "score", "grade", "limit_minor",
+                  "currency", "base_points", "points", "reasons")
+
+
+def scores_with_extras(
+    engine: Engine, model_version: str, as_of: date, limit: int
+) -> tuple[pd.DataFrame, dict[str, str | None]]:
+    """Up to `limit` stored scores of (`model_version`, `as_of`) with the `SERVED_COLUMNS`
+    (points and reasons as their JSON text), and the snapshot extras JSON of the firms scored,
+    both read in one transaction: what a worker preloads to serve."""
+    with engine.connect() as conn:
+        rows = pd.DataFrame(conn.execute(
+            select(*(scores.c[c] for c in SERVED_COLUMNS))
+            .where(scores.c.model_version == model_version, scores.c.as_of == as_of)
+            .limit(limit)
+        ).all(), columns=list(SERVED_COLUMNS))
+        extras = dict(conn.execute(
+            select(feature_snapshots.c.firm_id, feature_snapshots.c.extras)
+            .where(feature_snapshots.c.as_of == as_of, feature_snapshots.c.firm_id.in_(
+                select(scores.c.firm_id).where(scores.c.model_version == model_version,
+                                               scores.c.as_of == as_of)
+            ))
+        ).all())
+    return rows, extras
+
+
+def busiest_scored_supplier(engine: Engine) -> tuple[str, str] | None:
+    """(core firm, supplier): the scored supplier with the most current invoices to a core firm."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT i.buyer_id, i.seller_id, count(*) AS n FROM invoices i "
+                "JOIN firms f ON f.firm_id = i.buyer_id AND f.is_core "
+                "JOIN scores s ON s.firm_id = i.seller_id "
+                "WHERE i.is_current GROUP BY i.buyer_id, i.seller_id ORDER BY n DESC LIMIT 1"
+            )
+        ).first()
+    return None if row is None else (str(row[0]), str(row[1]))

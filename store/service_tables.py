@@ -1,7 +1,7 @@
 """Tables the service keeps besides the records: keys, consents, audit, snapshots, scores.
 
-They live on SQLModel's shared metadata so that `create_all` in tests and Alembic's
-autogenerate see them next to the record tables; migration 0002 creates them in production.
+They live on SQLModel's shared metadata so that Alembic's autogenerate (and the test that
+compares it with the migrations) sees them next to the record tables; the migrations create them.
 Plain Core tables (not SQLModel classes) because every access path is a bulk or keyed Core
 statement and the serving hot path must not pay for ORM objects.
 
@@ -141,9 +141,6 @@ idempotency_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("org", "idem_key", name="uq_idempotency_org_key"),
 )
-
-SERVICE_TABLES = (api_keys, consents, audit_log, feature_snapshots, scores, model_state, idempotency_keys)
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

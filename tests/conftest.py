@@ -3,7 +3,10 @@
 `db_url` / `engine` are parametrised over both backends. PostgreSQL gets a uniquely named
 database per test session (so parallel runs and xdist workers never collide), dropped at the end.
 Where no server answers, PostgreSQL tests are skipped with the reason shown, except when
-REQUIRE_POSTGRES=1 (CI), where they fail. Tables are emptied between tests.
+REQUIRE_POSTGRES=1 (CI), where they fail. Tables are emptied between tests. SQLite is a copy
+of one migrated template file per test (`sqlite_url` / `sqlite_engine` where only SQLite will do,
+`new_sqlite` for fixtures wider than a test). Every test database is made one of these ways:
+migrated, never `create_all`.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +69,45 @@ def _postgres_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def _sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The migrated SQLite template of the session; tests get copies of it, never this file."""
     from store.db import upgrade
 
     path: Path = tmp_path_factory.mktemp("db") / "chaincredit.db"
     url = f"sqlite:///{path}"
     upgrade(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def new_sqlite(_sqlite_url: str) -> Callable[[Path], str]:
+    """`new_sqlite(path)`: a copy of the migrated template at `path`, and its URL. For fixtures
+    of a wider scope than a test; a test asks for `sqlite_url` or `sqlite_engine`."""
+    template = sa.make_url(_sqlite_url).database
+    assert template is not None
+
+    def copy(path: Path) -> str:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+
+    return copy
+
+
+@pytest.fixture
+def sqlite_url(new_sqlite: Callable[[Path], str], tmp_path: Path) -> str:
+    """URL of a migrated, empty SQLite file of this test's own (for what only SQLite has)."""
+    return new_sqlite(tmp_path / "chaincredit.db")
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    from store.db import make_engine
+
+    eng = make_engine(sqlite_url)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
 
 
 def _empty_all_tables(engine: Engine) -> None:
@@ -91,12 +127,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     SQLite: a fresh copy of the migrated file per test (the append-only audit log cannot be
     emptied with DELETE, by design). PostgreSQL: the session's database, emptied."""
     if request.param == "sqlite":
-        template = sa.make_url(request.getfixturevalue("_sqlite_url")).database
-        assert template is not None
-        copy = tmp_path / "chaincredit.db"
-        shutil.copyfile(template, copy)
-        return f"sqlite:///{copy}"
-    url: str = request.getfixturevalue("_postgres_url")
+        url: str = request.getfixturevalue("sqlite_url")
+        return url
+    url = request.getfixturevalue("_postgres_url")
     from store.db import make_engine
 
     engine = make_engine(url)
@@ -148,9 +181,9 @@ def mlflow_settings(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 @pytest.fixture(scope="session")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def loaded(tmp_path_factory: pytest.TempPathFactory, new_sqlite: Callable[[Path], str]) -> Engine:
     """A small simulation loaded into a migrated SQLite file."""
-    from store.db import make_engine, upgrade
+    from store.db import make_engine
     from store.ingest import ingest_many
     from store.reading import read_paths
     from training.simulator import SimConfig, simulate, write_simulation
@@ -158,8 +191,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     root = tmp_path_factory.mktemp("dbds")
     res = simulate(SimConfig(n_firms=150, months=18, seed=3))
     written = write_simulation(res, root / "sim", fmt="parquet")
-    engine = make_engine(f"sqlite:///{root / 'cc.db'}")
-    upgrade(engine)
+    engine = make_engine(new_sqlite(root / "cc.db"))
     files = [p for p in written if p.parent == root / "sim"]
     ingest_many(engine, read_paths(files), uploader="test")
     return engine

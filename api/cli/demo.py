@@ -41,26 +41,17 @@ def _step(title: str, args: list[str], env: dict[str, str]) -> None:
 
 def _pick_firms(db_url: str) -> tuple[str, str]:
     """A core firm, and the supplier of it with the most invoices that has a score to show."""
-    import sqlalchemy as sa
-
     from store.db import make_engine
+    from store.scores import busiest_scored_supplier
 
     engine = make_engine(db_url)
     try:
-        with engine.connect() as conn:
-            row = conn.execute(
-                sa.text(
-                    "SELECT i.buyer_id, i.seller_id, count(*) AS n FROM invoices i "
-                    "JOIN firms f ON f.firm_id = i.buyer_id AND f.is_core "
-                    "JOIN scores s ON s.firm_id = i.seller_id "
-                    "WHERE i.is_current GROUP BY i.buyer_id, i.seller_id ORDER BY n DESC LIMIT 1"
-                )
-            ).first()
+        pair = busiest_scored_supplier(engine)
     finally:
         engine.dispose()
-    if row is None:
+    if pair is None:
         raise typer.BadParameter("the demo data has no scored supplier of a core firm")
-    return str(row[0]), str(row[1])
+    return pair
 
 
 def _keys_and_consent(db_url: str, core_id: str, supplier_id: str) -> tuple[str, str, str]:

@@ -7,13 +7,10 @@ keeps serving the previous version until the new one's scores exist, so no reque
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 
 from api.deps import ModelsDep, StateDep
 from api.problems import Problem
@@ -33,23 +30,6 @@ def _out(state: ModelState, serving: str | None) -> dict[str, Any]:
         "bumped_at": state.bumped_at,
         "bumped_by": state.bumped_by,
     }
-
-
-def bump_with_retry(engine: Engine, champion: str | None, *, by: str, attempts: int = 8) -> ModelState:
-    """bump_model_state, retried when SQLite refuses to upgrade its read to a write.
-
-    On SQLite the bump reads then writes in a deferred transaction; when another connection (the
-    audit writer, under load) commits in between, SQLite answers "database is locked" at once
-    instead of waiting. The bump is idempotent to retry: it has not happened when that error comes.
-    """
-    for attempt in range(attempts):
-        try:
-            return bump_model_state(engine, champion, by=by)
-        except OperationalError as exc:
-            if "locked" not in str(exc) or attempt == attempts - 1:
-                raise
-            time.sleep(0.01 * 2**attempt)
-    raise AssertionError("unreachable")
 
 
 def registry_champion() -> str | None:
@@ -81,7 +61,7 @@ async def reload(principal: ModelsDep, state: StateDep) -> dict[str, Any]:
     if champion is None:
         raise Problem(409, "the registry has no model with the `champion` alias: promote one first")
     new_state = await anyio.to_thread.run_sync(
-        lambda: bump_with_retry(state.engine, champion, by=principal.actor)
+        lambda: bump_model_state(state.engine, champion, by=principal.actor)
     )
     await state.audit.write(
         [

@@ -9,7 +9,6 @@ that are refused with 403 naming them, and nothing is written.
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -17,14 +16,14 @@ import anyio.to_thread
 import pandas as pd
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
-from api import idempotency
 from api.auth import Principal, forbidden
 from api.deps import AppState, StateDep, UploaderDep
 from api.problems import Problem, to_problem
 from api.schemas import PROBLEM_RESPONSES, ProblemOut, UploadOut
+from store import idempotency
 from store.audit import AuditRecord, append_records
+from store.batches import get_batch
 from store.errors import RowError
 from store.records import DOCUMENT_KINDS, RecordKind, kind_named
 
@@ -56,7 +55,6 @@ UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": ProblemOut, "description": "Bad rows, each as {row, field, message}"},
 }
 MAX_LISTED = 200
-_SQLITE_WRITE_LOCK = threading.Lock()
 
 
 def _row_numbers(frame: pd.DataFrame, mask: pd.Series) -> list[int]:
@@ -138,13 +136,7 @@ def _ingest_sync(state: AppState, principal: Principal, kind_name: str, data: by
             f"{len(denied)} row(s) are outside what key {principal.key_id} may upload; nothing was stored",
             errors=denied,
         )
-    if state.engine.dialect.name == "sqlite":
-        # SQLite has one writer, and a transaction that reads before it writes (as ingestion
-        # does) fails with "database is locked" instead of waiting: take turns in this process.
-        with _SQLITE_WRITE_LOCK:
-            result = ingest(state.engine, parsed, uploader=principal.org, replace=replace)
-    else:
-        result = ingest(state.engine, parsed, uploader=principal.org, replace=replace)
+    result = ingest(state.engine, parsed, uploader=principal.org, replace=replace)
     body = {k: v for k, v in result.to_dict().items() if k in UploadOut.model_fields}
     append_records(
         state.engine,
@@ -242,18 +234,9 @@ async def credit_events(request: Request, principal: UploaderDep, state: StateDe
     return await _upload("credit_events", request, principal, state, replace, idempotency_key)
 
 
-def _batch_row(state: AppState, batch_id: str) -> dict[str, Any] | None:
-    from store.tables import Batch
-
-    table = Batch.__table__  # type: ignore[attr-defined]
-    with state.engine.connect() as conn:
-        row = conn.execute(select(table).where(table.c.batch_id == batch_id)).first()
-    return None if row is None else dict(row._mapping)
-
-
 @router.get("/v1/uploads/{batch_id}", responses=UPLOAD_RESPONSES, summary="One batch's result")
 async def get_upload(batch_id: str, principal: UploaderDep, state: StateDep) -> dict[str, Any]:
-    row = await anyio.to_thread.run_sync(_batch_row, state, batch_id)
+    row = await anyio.to_thread.run_sync(get_batch, state.engine, batch_id)
     # Another organisation's batch looks exactly like a missing one.
     if row is None or (principal.role != "admin" and row.get("uploaded_by") != principal.org):
         raise Problem(404, f"no batch {batch_id} uploaded by {principal.org}")

@@ -1,85 +1,20 @@
-"""Fixtures for the API tests: a fresh database with the service tables, and factories.
+"""Fixtures for the API tests: the app over a migrated database with scores, keys and consents.
 
-Named `svc_*` so they never shadow the store engineer's `engine`/`db_url` fixtures."""
+Databases come from tests/conftest.py (`engine`, `sqlite_engine`, `sqlite_url`), as everywhere."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine
 
-from store.service_tables import SERVICE_TABLES, metadata
 from store.uscc import make_uscc
-
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _sqlite_engine(path: Path) -> Engine:
-    engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30})
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.close()
-
-    return engine
-
-
-@pytest.fixture
-def svc_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = _sqlite_engine(tmp_path / "svc.db")
-    metadata.create_all(engine, tables=list(SERVICE_TABLES))
-    yield engine
-    engine.dispose()
-
-
-def _pg_available() -> bool:
-    try:
-        eng = create_engine(PG_URL)
-        with eng.connect() as conn:
-            conn.execute(text("select 1"))
-        eng.dispose()
-        return True
-    except Exception:
-        return False
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def svc_engine_both(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = _sqlite_engine(tmp_path / "svc.db")
-        metadata.create_all(engine, tables=list(SERVICE_TABLES))
-        yield engine
-        engine.dispose()
-        return
-    if not _pg_available():
-        if os.environ.get("REQUIRE_POSTGRES"):
-            pytest.fail(f"PostgreSQL required but not reachable at {PG_URL}")
-        pytest.skip(f"no PostgreSQL at {PG_URL}")
-    engine = create_engine(PG_URL)
-    schema = f"svc_{os.getpid()}_{abs(hash(str(tmp_path))) % 10**8}"
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
-    metadata.create_all(engine, tables=list(SERVICE_TABLES))
-    yield engine
-    engine.dispose()
-    cleanup = create_engine(PG_URL)
-    with cleanup.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    cleanup.dispose()
-
 
 # --- the app over a migrated database ------------------------------------------------------
 
@@ -147,14 +82,13 @@ def _no_model() -> tuple[str, Any]:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
+def env(sqlite_url: str) -> Iterator[Env]:
     from api.app import create_app
     from api.settings import ApiSettings
     from store import consents, keys
-    from store.db import make_engine, upgrade
+    from store.db import make_engine
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'api.db'}")
-    upgrade(engine)
+    engine = make_engine(sqlite_url)
     seed_scores(engine)
     orgs = {"admin": "ADMIN", "bank": BANK, "enterprise": SUPPLIER, "model_owner": "MODELS", "bank2": BANK2}
     tokens = {

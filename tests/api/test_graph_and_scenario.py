@@ -4,7 +4,7 @@ through the store, a feature snapshot built by scoring.snapshot, and a CreditMod
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -36,7 +36,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory, new_sqlite: Callable[[Path], str]) -> Iterator[World]:
     import graph
     from api.app import create_app
     from api.settings import ApiSettings
@@ -44,7 +44,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from scoring.batch import score_frame
     from scoring.snapshot import compute_snapshot
     from store import consents, keys
-    from store.db import make_engine, upgrade
+    from store.db import make_engine
     from store.feature_snapshots import save_snapshot
     from store.ingest import ingest_many
     from store.loaders import load_flows
@@ -56,8 +56,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp: Path = tmp_path_factory.mktemp("world")
     res = simulate(SimConfig(n_firms=120, months=12, seed=3))
     write_simulation(res, tmp / "data", fmt="csv")
-    engine = make_engine(f"sqlite:///{tmp / 'world.db'}")
-    upgrade(engine)
+    engine = make_engine(new_sqlite(tmp / "world.db"))
     ingest_many(engine, read_paths([tmp / "data"]), uploader="test")
     as_of = res.end
     # Numeric features only: store.feature_snapshots keeps float vectors (categorical columns such as

@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -61,26 +60,26 @@ def test_fast_path_counts_in_metrics_and_audit(env: Env) -> None:
     assert len(list_records(env.engine, action="score.read", firm_id=CORE)) == 3
 
 
-def test_consent_index_follows_other_workers(svc_engine: Engine) -> None:
+def test_consent_index_follows_other_workers(sqlite_engine: Engine) -> None:
     bank, firm = "BANK-A", uscc(40)
-    index = ConsentIndex(svc_engine)
+    index = ConsentIndex(sqlite_engine)
     index.refresh()
     today = date.today()
     assert index.in_force(bank, firm, today) is None
     # another worker grants: visible after this worker's next poll, not before
-    c = grant_consent(svc_engine, firm_id=firm, bank_org=bank, purpose="loan", evidence_ref="e",
+    c = grant_consent(sqlite_engine, firm_id=firm, bank_org=bank, purpose="loan", evidence_ref="e",
                       valid_until=today + timedelta(days=10), created_by="t")
     assert index.in_force(bank, firm, today) is None
     index.refresh()
     found = index.in_force(bank, firm, today)
     assert found is not None and found.id == c.id and firm in index.firms_of(bank, today)
     assert index.in_force(bank, firm, today + timedelta(days=11)) is None  # expired by then
-    longer = grant_consent(svc_engine, firm_id=firm, bank_org=bank, purpose="loan 2", evidence_ref="e",
+    longer = grant_consent(sqlite_engine, firm_id=firm, bank_org=bank, purpose="loan 2", evidence_ref="e",
                            valid_until=today + timedelta(days=90), created_by="t")
     index.refresh()
     assert index.in_force(bank, firm, today).id == longer.id  # type: ignore[union-attr]
-    withdraw_consent(svc_engine, longer.id)
-    withdraw_consent(svc_engine, c.id)
+    withdraw_consent(sqlite_engine, longer.id)
+    withdraw_consent(sqlite_engine, c.id)
     index.refresh()
     assert index.in_force(bank, firm, today) is None and len(index) == 0
     # a stale read of the row cannot bring a withdrawn consent back
@@ -101,7 +100,7 @@ def _records(n: int) -> list[AuditRecord]:
     return [AuditRecord(actor="key:t", action="score.read", firm_id=f"F{i}") for i in range(n)]
 
 
-def test_audit_writer_groups_concurrent_writes(svc_engine: Engine) -> None:
+def test_audit_writer_groups_concurrent_writes(sqlite_engine: Engine) -> None:
     calls: list[int] = []
 
     def append(conn: Connection, records: Sequence[AuditRecord]) -> None:
@@ -110,22 +109,22 @@ def test_audit_writer_groups_concurrent_writes(svc_engine: Engine) -> None:
         append_records(conn, records)
 
     async def go() -> None:
-        writer = AuditWriter(svc_engine, flush_ms=2, append=append)
+        writer = AuditWriter(sqlite_engine, flush_ms=2, append=append)
         await writer.start()
         await asyncio.gather(*(writer.write(r) for r in [_records(1) for _ in range(200)]))
         await writer.stop()
 
     asyncio.run(go())
-    assert sum(calls) == 200 and len(list_records(svc_engine, limit=1000)) == 200
+    assert sum(calls) == 200 and len(list_records(sqlite_engine, limit=1000)) == 200
     assert len(calls) < 50  # grouped, not one commit per request
 
 
-def test_audit_failure_fails_the_whole_group(svc_engine: Engine) -> None:
+def test_audit_failure_fails_the_whole_group(sqlite_engine: Engine) -> None:
     def broken(conn: Connection, records: Sequence[AuditRecord]) -> None:
         raise RuntimeError("disk full")
 
     async def go() -> list[BaseException | None]:
-        writer = AuditWriter(svc_engine, flush_ms=5, append=broken)
+        writer = AuditWriter(sqlite_engine, flush_ms=5, append=broken)
         await writer.start()
         out = await asyncio.gather(*(writer.write(_records(1)) for _ in range(5)), return_exceptions=True)
         await writer.stop()
@@ -135,9 +134,9 @@ def test_audit_failure_fails_the_whole_group(svc_engine: Engine) -> None:
     assert all(isinstance(r, AuditUnavailable) and "disk full" in str(r) for r in results)
 
 
-def test_audit_stop_commits_what_is_queued(svc_engine: Engine) -> None:
+def test_audit_stop_commits_what_is_queued(sqlite_engine: Engine) -> None:
     async def go() -> None:
-        writer = AuditWriter(svc_engine, flush_ms=50)
+        writer = AuditWriter(sqlite_engine, flush_ms=50)
         await writer.start()
         pending = [asyncio.ensure_future(writer.write(_records(2))) for _ in range(10)]
         await asyncio.sleep(0)  # queued, not yet committed (the writer waits 50 ms)
@@ -145,12 +144,12 @@ def test_audit_stop_commits_what_is_queued(svc_engine: Engine) -> None:
         await asyncio.gather(*pending)
 
     asyncio.run(go())
-    assert len(list_records(svc_engine, limit=1000)) == 20
+    assert len(list_records(sqlite_engine, limit=1000)) == 20
 
 
-def test_audit_writer_serves_several_event_loops(svc_engine: Engine) -> None:
+def test_audit_writer_serves_several_event_loops(sqlite_engine: Engine) -> None:
     """Futures are settled on the loop that awaits them (TestClient portals, schemathesis)."""
-    writer = AuditWriter(svc_engine, flush_ms=5)
+    writer = AuditWriter(sqlite_engine, flush_ms=5)
     ready = threading.Event()
     main_loop = asyncio.new_event_loop()
 
@@ -167,16 +166,14 @@ def test_audit_writer_serves_several_event_loops(svc_engine: Engine) -> None:
     asyncio.run_coroutine_threadsafe(writer.stop(), main_loop).result(10)
     main_loop.call_soon_threadsafe(main_loop.stop)
     t.join(5)
-    assert len(list_records(svc_engine, limit=100)) == 3
+    assert len(list_records(sqlite_engine, limit=100)) == 3
 
 
-def test_bank_key_is_cached_without_io(tmp_path: Path) -> None:
+def test_bank_key_is_cached_without_io(sqlite_engine: Engine) -> None:
     from api.auth import Authenticator
-    from store.db import make_engine, upgrade
     from store.keys import create_key
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'k.db'}")
-    upgrade(engine)
+    engine = sqlite_engine
     token = create_key(engine, role="bank", org=BANK, created_by="t").token
     auth = Authenticator(engine, cache_seconds=60)
     header = f"Bearer {token}"

@@ -9,12 +9,11 @@ import subprocess
 import sys
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
 import httpx
 
 from store import consents, keys
-from store.db import make_engine, upgrade
+from store.db import make_engine
 from tests.api.conftest import BANK, SUPPLIER, seed_scores
 
 
@@ -24,10 +23,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_live_two_workers(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'live.db'}"
+def test_live_two_workers(sqlite_url: str) -> None:
+    url = sqlite_url
     engine = make_engine(url)
-    upgrade(engine)
     seed_scores(engine)
     token = keys.create_key(engine, role="bank", org=BANK, created_by="test").token
     consents.grant_consent(engine, firm_id=SUPPLIER, bank_org=BANK, purpose="loan review",

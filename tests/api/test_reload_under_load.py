@@ -17,17 +17,16 @@ import threading
 import time
 from collections import Counter
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pandas as pd
 import pytest
 
-from api.routes.models import bump_with_retry
 from store import consents, keys
 from store.audit import list_records
-from store.db import make_engine, upgrade
+from store.db import make_engine
+from store.model_state import bump_model_state
 from store.scores import save_scores
 from tests.api.conftest import AS_OF, BANK, CORE, SUPPLIER, Env, seed_scores
 from tests.api.test_live import _free_port
@@ -111,10 +110,9 @@ def test_new_champion_without_scores_keeps_the_old_one_serving(env: Env) -> None
 
 
 @pytest.mark.slow
-def test_reload_under_load_two_live_workers(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'live.db'}"
+def test_reload_under_load_two_live_workers(sqlite_url: str) -> None:
+    url = sqlite_url
     engine = make_engine(url)
-    upgrade(engine)
     seed_scores(engine)
     save_scores(engine, AS_OF, "2", _scores_for("2", 5.0))
     token = keys.create_key(engine, role="bank", org=BANK, created_by="test").token
@@ -156,7 +154,7 @@ def test_reload_under_load_two_live_workers(tmp_path: Path) -> None:
             t.start()
         for i in range(8):
             time.sleep(0.4)
-            bump_with_retry(engine, "2" if i % 2 == 0 else "1", by="test")  # a promotion elsewhere
+            bump_model_state(engine, "2" if i % 2 == 0 else "1", by="test")  # a promotion elsewhere
         time.sleep(0.4)
         stop.set()
         for t in threads:

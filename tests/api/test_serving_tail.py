@@ -7,9 +7,7 @@ startup heap is frozen out of the garbage collector in workers."""
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import gc
-import os
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,61 +20,32 @@ from sqlalchemy import Connection, Engine, insert
 from api.audit_writer import AuditUnavailable, AuditWriter
 from api.auth import Authenticator, TtlCache
 from api.consent_index import ConsentIndex
-from api.wal_checkpoint import checkpoint
-from api.writer_lock import WriterLock, sqlite_file
 from store.audit import AuditRecord, append_records, list_records
 from store.consents import grant_consent
 from store.service_tables import consents, utcnow
+from store.sqlite import checkpoint
+from store.writers import WriterLock
 from tests.api.conftest import BANK, CORE, Env, uscc
+from tests.store.locking import held_elsewhere
 
 
 def _records(n: int, firm: str = "F") -> list[AuditRecord]:
     return [AuditRecord(actor="key:t", action="score.read", firm_id=f"{firm}{i}") for i in range(n)]
 
 
-def _held_elsewhere(path: Path) -> bool:
-    """Whether another open file description holds the lock (what another worker would see)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # closing drops the lock if this probe got it
-    return False
+# --- the audit writer's turns ------------------------------------------------------------------
 
 
-# --- the writer lock ----------------------------------------------------------------------------
-
-
-def test_writer_lock_sits_beside_a_sqlite_file_only(svc_engine: Engine, tmp_path: Path) -> None:
-    from sqlalchemy import create_engine
-
-    lock = WriterLock.for_engine(svc_engine)
-    assert lock is not None and lock.path == (tmp_path / "svc.db-audit.lock").resolve()
-    assert sqlite_file(create_engine("sqlite://")) is None  # in memory: one process anyway
-    assert WriterLock.for_engine(create_engine("postgresql+psycopg://u@127.0.0.1/db")) is None
-
-
-def test_writer_lock_excludes_other_holders(tmp_path: Path) -> None:
-    path = tmp_path / "x.db-audit.lock"
-    lock = WriterLock(path)
-    with lock:
-        assert _held_elsewhere(path)
-    assert not _held_elsewhere(path)
-    lock.close()
-
-
-def test_audit_commit_happens_under_the_writer_lock(svc_engine: Engine) -> None:
-    lock_path = WriterLock.for_engine(svc_engine).path  # type: ignore[union-attr]
+def test_audit_commit_happens_under_the_writer_lock(sqlite_engine: Engine) -> None:
+    lock_path = WriterLock.for_engine(sqlite_engine).path  # type: ignore[union-attr]
     seen: list[tuple[bool, int]] = []
 
     def append(conn: Connection, records: Sequence[AuditRecord]) -> None:
-        seen.append((_held_elsewhere(lock_path), int(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())))
+        seen.append((held_elsewhere(lock_path), int(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())))
         append_records(conn, records)
 
     async def go() -> None:
-        writer = AuditWriter(svc_engine, flush_ms=1, append=append)
+        writer = AuditWriter(sqlite_engine, flush_ms=1, append=append)
         await writer.start()
         await writer.write(_records(2))
         await writer.stop()
@@ -84,14 +53,14 @@ def test_audit_commit_happens_under_the_writer_lock(svc_engine: Engine) -> None:
     asyncio.run(go())
     # held while committing, and the writer's connection never checkpoints inside a COMMIT
     assert seen == [(True, 0)]
-    assert not _held_elsewhere(lock_path)  # released after
-    assert len(list_records(svc_engine)) == 2
+    assert not held_elsewhere(lock_path)  # released after
+    assert len(list_records(sqlite_engine)) == 2
 
 
-def test_requests_queued_behind_another_worker_join_one_commit(svc_engine: Engine) -> None:
+def test_requests_queued_behind_another_worker_join_one_commit(sqlite_engine: Engine) -> None:
     """While another worker's writer holds the lock, this worker's requests wait (unanswered)
     and then go out in a single group once it is released."""
-    other = WriterLock.for_engine(svc_engine)
+    other = WriterLock.for_engine(sqlite_engine)
     assert other is not None
     calls: list[int] = []
 
@@ -100,13 +69,13 @@ def test_requests_queued_behind_another_worker_join_one_commit(svc_engine: Engin
         append_records(conn, records)
 
     async def go() -> None:
-        writer = AuditWriter(svc_engine, flush_ms=0, append=append)
+        writer = AuditWriter(sqlite_engine, flush_ms=0, append=append)
         await writer.start()
         other.acquire()
         pending = [asyncio.ensure_future(writer.write(_records(1, firm=f"G{i}-"))) for i in range(30)]
         await asyncio.sleep(0)  # every request runs up to waiting for its commit
         assert not any(p.done() for p in pending)  # nothing answered before its record is committed
-        assert list_records(svc_engine) == []
+        assert list_records(sqlite_engine) == []
         other.release()
         await asyncio.gather(*pending)
         await writer.stop()
@@ -114,10 +83,10 @@ def test_requests_queued_behind_another_worker_join_one_commit(svc_engine: Engin
     asyncio.run(go())
     other.close()
     assert calls == [30]
-    assert len(list_records(svc_engine)) == 30
+    assert len(list_records(sqlite_engine)) == 30
 
 
-def test_a_failed_commit_fails_its_group_and_the_next_one_reconnects(svc_engine: Engine) -> None:
+def test_a_failed_commit_fails_its_group_and_the_next_one_reconnects(sqlite_engine: Engine) -> None:
     failures = [RuntimeError("disk I/O error")]
 
     def flaky(conn: Connection, records: Sequence[AuditRecord]) -> None:
@@ -126,7 +95,7 @@ def test_a_failed_commit_fails_its_group_and_the_next_one_reconnects(svc_engine:
         append_records(conn, records)
 
     async def go() -> tuple[BaseException | None, BaseException | None]:
-        writer = AuditWriter(svc_engine, flush_ms=1, append=flaky)
+        writer = AuditWriter(sqlite_engine, flush_ms=1, append=flaky)
         await writer.start()
         first, = await asyncio.gather(writer.write(_records(1, firm="A")), return_exceptions=True)
         second, = await asyncio.gather(writer.write(_records(1, firm="B")), return_exceptions=True)
@@ -135,36 +104,36 @@ def test_a_failed_commit_fails_its_group_and_the_next_one_reconnects(svc_engine:
 
     first, second = asyncio.run(go())
     assert isinstance(first, AuditUnavailable) and second is None
-    assert [e.record.firm_id for e in list_records(svc_engine)] == ["B0"]
+    assert [e.record.firm_id for e in list_records(sqlite_engine)] == ["B0"]
 
 
-def test_a_lock_file_that_cannot_be_opened_does_not_stop_auditing(svc_engine: Engine, tmp_path: Path) -> None:
+def test_a_lock_file_that_cannot_be_opened_does_not_stop_auditing(sqlite_engine: Engine, tmp_path: Path) -> None:
     async def go() -> AuditWriter:
-        writer = AuditWriter(svc_engine, flush_ms=1)
-        writer._lock = WriterLock(tmp_path / "no-such-folder" / "svc.db-audit.lock")
+        writer = AuditWriter(sqlite_engine, flush_ms=1)
+        writer._writer.lock = WriterLock(tmp_path / "no-such-folder" / "chaincredit.db-write.lock")
         await writer.start()
         await writer.write(_records(3))
         await writer.stop()
         return writer
 
     writer = asyncio.run(go())
-    assert writer._lock is None  # fell back to SQLite's own locking
-    assert len(list_records(svc_engine)) == 3
+    assert writer._writer.lock is None  # fell back to SQLite's own locking
+    assert len(list_records(sqlite_engine)) == 3
 
 
-def test_group_commit_on_both_databases(svc_engine_both: Engine) -> None:
+def test_group_commit_on_both_databases(engine: Engine) -> None:
     """PostgreSQL takes a pooled connection per group (no lock file, no checkpointer)."""
     async def go() -> None:
-        writer = AuditWriter(svc_engine_both, flush_ms=1)
+        writer = AuditWriter(engine, flush_ms=1)
         await writer.start()
         await asyncio.gather(*(writer.write(_records(2, firm=f"P{i}-")) for i in range(10)))
         await writer.stop()
 
     asyncio.run(go())
-    assert len(list_records(svc_engine_both, limit=100)) == 20
+    assert len(list_records(engine, limit=100)) == 20
 
 
-def test_a_lost_wake_up_is_settled_by_the_sweeper(svc_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_lost_wake_up_is_settled_by_the_sweeper(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """If the writer's request to settle a group never runs on the loop, the request still ends,
     with the writer's outcome: committed records answer, a failed commit raises."""
     import api.audit_writer as aw
@@ -182,7 +151,7 @@ def test_a_lost_wake_up_is_settled_by_the_sweeper(svc_engine: Engine, monkeypatc
         append_records(conn, records)
 
     async def go() -> tuple[BaseException | None, BaseException | None]:
-        writer = AuditWriter(svc_engine, flush_ms=1, append=append, sweep_seconds=0.01)
+        writer = AuditWriter(sqlite_engine, flush_ms=1, append=append, sweep_seconds=0.01)
         await writer.start()
         ok, = await asyncio.gather(asyncio.wait_for(writer.write(_records(1, firm="S")), 30), return_exceptions=True)
         bad, = await asyncio.gather(asyncio.wait_for(writer.write(_records(1, firm="T")), 30), return_exceptions=True)
@@ -191,11 +160,11 @@ def test_a_lost_wake_up_is_settled_by_the_sweeper(svc_engine: Engine, monkeypatc
 
     ok, bad = asyncio.run(go())
     assert ok is None and isinstance(bad, AuditUnavailable) and "disk full" in str(bad)
-    assert [e.record.firm_id for e in list_records(svc_engine)] == ["S0"]
+    assert [e.record.firm_id for e in list_records(sqlite_engine)] == ["S0"]
 
 
 def test_an_unexpected_error_in_the_writer_fails_its_group_and_the_writer_goes_on(
-    svc_engine: Engine, monkeypatch: pytest.MonkeyPatch
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import api.audit_writer as aw
 
@@ -211,7 +180,7 @@ def test_an_unexpected_error_in_the_writer_fails_its_group_and_the_writer_goes_o
     monkeypatch.setattr(aw.AuditWriter, "_drain", drain_once_broken)
 
     async def go() -> tuple[BaseException | None, BaseException | None]:
-        writer = AuditWriter(svc_engine, flush_ms=1)
+        writer = AuditWriter(sqlite_engine, flush_ms=1)
         await writer.start()
         first, = await asyncio.gather(asyncio.wait_for(writer.write(_records(1, firm="U")), 30), return_exceptions=True)
         second, = await asyncio.gather(asyncio.wait_for(writer.write(_records(1, firm="V")), 30), return_exceptions=True)
@@ -220,15 +189,15 @@ def test_an_unexpected_error_in_the_writer_fails_its_group_and_the_writer_goes_o
 
     first, second = asyncio.run(go())
     assert isinstance(first, AuditUnavailable) and second is None
-    assert [e.record.firm_id for e in list_records(svc_engine)] == ["V0"]
+    assert [e.record.firm_id for e in list_records(sqlite_engine)] == ["V0"]
 
 
 # --- checkpoints ------------------------------------------------------------------------------
 
 
-def test_checkpointer_copies_the_audit_wal_into_the_database(svc_engine: Engine) -> None:
+def test_checkpointer_copies_the_audit_wal_into_the_database(sqlite_engine: Engine) -> None:
     async def go() -> AuditWriter:
-        writer = AuditWriter(svc_engine, flush_ms=1, checkpoint_seconds=0)
+        writer = AuditWriter(sqlite_engine, flush_ms=1, checkpoint_seconds=0)
         await writer.start()
         for i in range(5):
             await writer.write(_records(20, firm=f"W{i}-"))
@@ -236,30 +205,24 @@ def test_checkpointer_copies_the_audit_wal_into_the_database(svc_engine: Engine)
         return writer
 
     writer = asyncio.run(go())
-    assert writer._checkpointer is not None and writer._checkpointer.checkpoints >= 1
-    state = checkpoint(svc_engine)
+    checkpointer = writer._writer.checkpointer
+    assert checkpointer is not None and checkpointer.checkpoints >= 1
+    state = checkpoint(sqlite_engine)
     assert state is not None
     busy, frames, copied = state
     assert busy == 0 and frames == copied  # nothing left in the WAL that is not in the database
-    assert len(list_records(svc_engine, limit=1000)) == 100
-
-
-def test_no_checkpointer_outside_sqlite_files() -> None:
-    from sqlalchemy import create_engine
-
-    writer = AuditWriter(create_engine("sqlite://"))
-    assert writer._checkpointer is None and writer._lock is None
+    assert len(list_records(sqlite_engine, limit=1000)) == 100
 
 
 # --- the consent poller -------------------------------------------------------------------------
 
 
-def test_consent_poll_after_a_bulk_grant_does_no_work_twice(svc_engine: Engine) -> None:
+def test_consent_poll_after_a_bulk_grant_does_no_work_twice(engine: Engine) -> None:
     today = date.today()
-    index = ConsentIndex(svc_engine)
+    index = ConsentIndex(engine)
     index.refresh()
     now = utcnow()
-    with svc_engine.begin() as conn:
+    with engine.begin() as conn:
         conn.execute(insert(consents), [
             {"firm_id": uscc(200 + i), "bank_org": BANK, "purpose": "p", "valid_from": today,
              "valid_until": today + timedelta(days=30), "evidence_ref": "e", "created_at": now,
@@ -271,21 +234,21 @@ def test_consent_poll_after_a_bulk_grant_does_no_work_twice(svc_engine: Engine) 
     assert len(index.firms_of(BANK, today)) == 50
 
 
-def test_consent_committed_late_with_a_lower_id_is_still_found(svc_engine: Engine) -> None:
+def test_consent_committed_late_with_a_lower_id_is_still_found(engine: Engine) -> None:
     """A PostgreSQL sequence hands out ids before commit: a lower id can show up after a higher
     one was read. The poller finds it through the look-back margin."""
     today = date.today()
-    index = ConsentIndex(svc_engine)
-    first = grant_consent(svc_engine, firm_id=uscc(300), bank_org=BANK, purpose="p", evidence_ref="e",
+    index = ConsentIndex(engine)
+    first = grant_consent(engine, firm_id=uscc(300), bank_org=BANK, purpose="p", evidence_ref="e",
                           valid_until=today + timedelta(days=30), created_by="t")
     index.refresh()
-    with svc_engine.begin() as conn:  # a row with a higher id, then one with a lower id
+    with engine.begin() as conn:  # a row with a higher id, then one with a lower id
         conn.execute(insert(consents), [
             {"id": first.id + 10, "firm_id": uscc(301), "bank_org": BANK, "purpose": "p", "valid_from": today,
              "valid_until": today + timedelta(days=30), "evidence_ref": "e", "created_at": utcnow(),
              "created_by": "t", "withdrawn_at": None}])
     assert index.refresh() == 1
-    with svc_engine.begin() as conn:
+    with engine.begin() as conn:
         conn.execute(insert(consents), [
             {"id": first.id + 5, "firm_id": uscc(302), "bank_org": BANK, "purpose": "p", "valid_from": today,
              "valid_until": today + timedelta(days=30), "evidence_ref": "e", "created_at": utcnow(),
@@ -307,10 +270,10 @@ class _Clock:
 
 
 @pytest.fixture
-def keyed(svc_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> tuple[Authenticator, str, list[str], _Clock]:
+def keyed(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> tuple[Authenticator, str, list[str], _Clock]:
     from store.keys import create_key, lookup_token
 
-    token = create_key(svc_engine, role="bank", org=BANK, created_by="t").token
+    token = create_key(sqlite_engine, role="bank", org=BANK, created_by="t").token
     lookups: list[str] = []
 
     def counting(engine: Engine, tok: str) -> Any:
@@ -318,7 +281,7 @@ def keyed(svc_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> tuple[Authenti
         return lookup_token(engine, tok)
 
     monkeypatch.setattr("api.auth.lookup_token", counting)
-    auth = Authenticator(svc_engine, cache_seconds=10)
+    auth = Authenticator(sqlite_engine, cache_seconds=10)
     clock = _Clock()
     auth._keys = TtlCache(10, clock=clock)
     return auth, f"Bearer {token}", lookups, clock
@@ -352,7 +315,7 @@ def test_a_key_in_use_is_refreshed_before_it_expires(keyed: tuple[Authenticator,
 
 
 def test_a_revoked_key_stops_within_the_cache_time(keyed: tuple[Authenticator, str, list[str], _Clock],
-                                                    svc_engine: Engine) -> None:
+                                                    sqlite_engine: Engine) -> None:
     from api.problems import Problem
     from store.keys import revoke_key
 
@@ -360,7 +323,7 @@ def test_a_revoked_key_stops_within_the_cache_time(keyed: tuple[Authenticator, s
 
     async def go() -> None:
         principal = await auth.principal(header)
-        revoke_key(svc_engine, principal.key_id)
+        revoke_key(sqlite_engine, principal.key_id)
         clock.now += 10.5  # the cached answer has expired (no refresh was asked for)
         assert auth.cached_principal(header) is None
         with pytest.raises(Problem) as err:

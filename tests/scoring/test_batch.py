@@ -114,10 +114,10 @@ def test_parallel_chunks_match_one_thread(outcome: TrainOutcome, snapshot: pd.Da
 
 
 @pytest.mark.slow
-def test_score_all_stores_and_score_one_reads(tmp_path: Path, snapshot: pd.DataFrame,
+def test_score_all_stores_and_score_one_reads(tmp_path: Path, sqlite_url: str, snapshot: pd.DataFrame,
                                               outcome: TrainOutcome,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from store.db import make_engine, upgrade
+    from store.db import make_engine
     from store.feature_snapshots import save_snapshot
     from store.scores import get_score
     from training import registry
@@ -132,8 +132,7 @@ def test_score_all_stores_and_score_one_reads(tmp_path: Path, snapshot: pd.DataF
         experiment_name="chaincredit-scoring-test",
     )
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'cc.db'}")
-    upgrade(engine)
+    engine = make_engine(sqlite_url)
     day = date(2023, 6, 30)
     stored_rows = snapshot.head(300)  # the out-of-time firms are the held-out fifth
     assert len(stored_rows) > 200

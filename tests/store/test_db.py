@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -95,32 +92,6 @@ def test_sqlite_rollback_really_rolls_back(tmp_path) -> None:
     with engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from batches")).scalar_one() == 0
     engine.dispose()
-
-
-def test_sqlite_write_transaction_takes_the_lock_at_begin(tmp_path: Path) -> None:
-    """Readers begin deferred (no lock in WAL mode); `write_transaction` holds the write lock
-    from BEGIN, so a second writer waits instead of failing half-way through."""
-    import sqlite3
-
-    from store.db import make_engine, write_transaction
-
-    url = f"sqlite:///{tmp_path / 'lock.db'}"
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
-    other = sqlite3.connect(tmp_path / "lock.db", timeout=0, isolation_level=None)
-    try:
-        with engine.connect() as reader, reader.begin():
-            reader.exec_driver_sql("SELECT count(*) FROM t").scalar()
-            other.execute("BEGIN IMMEDIATE")  # a plain reader holds no lock: this succeeds
-            other.execute("ROLLBACK")
-        with write_transaction(engine) as conn:
-            conn.exec_driver_sql("SELECT count(*) FROM t").scalar()
-            with pytest.raises(sqlite3.OperationalError, match="locked"):
-                other.execute("BEGIN IMMEDIATE")  # the write lock is already taken
-    finally:
-        other.close()
-        engine.dispose()
 
 
 def test_consent_polls_are_served_by_indexes(engine: sa.Engine) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -25,16 +23,15 @@ def _app() -> typer.Typer:
     return app
 
 
-def test_promotion_and_refusal_are_audited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_promotion_and_refusal_are_audited(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from store.audit import list_records
-    from store.db import make_engine, upgrade
+    from store.db import make_engine
     from store.settings import get_store_settings
 
-    url = f"sqlite:///{tmp_path / 'cc.db'}"
+    url = sqlite_url
     monkeypatch.setenv("DATABASE_URL", url)
     get_store_settings.cache_clear()
     engine = make_engine(url)
-    upgrade(engine)
 
     def refuse(margin: float) -> registry.Promotion:
         raise registry.PromotionRefused("challenger version 3 AUC 0.70 does not beat 0.71", "3")

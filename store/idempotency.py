@@ -16,6 +16,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from store.service_tables import idempotency_keys, utcnow
+from store.writers import write_transaction
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def claim(engine: Engine, org: str, key: str, request_hash: str, *, wait_seconds
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            with engine.begin() as conn:
+            with write_transaction(engine) as conn:
                 conn.execute(
                     insert(idempotency_keys).values(
                         org=org,
@@ -71,7 +72,7 @@ def claim(engine: Engine, org: str, key: str, request_hash: str, *, wait_seconds
 
 
 def finish(engine: Engine, org: str, key: str, status_code: int, body: dict[str, Any]) -> None:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(
             update(idempotency_keys)
             .where(idempotency_keys.c.org == org, idempotency_keys.c.idem_key == key)
@@ -81,7 +82,7 @@ def finish(engine: Engine, org: str, key: str, status_code: int, body: dict[str,
 
 def release(engine: Engine, org: str, key: str) -> None:
     """Forget a claim whose request failed unexpectedly, so a retry can run again."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(
             delete(idempotency_keys).where(
                 idempotency_keys.c.org == org, idempotency_keys.c.idem_key == key
