@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from store.rows import row_reader
 from store.service_tables import as_utc, audit_log, utcnow
 from store.writers import write_transaction
 
@@ -68,6 +69,13 @@ def append_records(target: Engine | Connection, records: Sequence[AuditRecord]) 
         target.execute(insert(audit_log), rows)
 
 
+def _json_or_none(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+_record_from_row = row_reader(AuditRecord, detail=_json_or_none, at=lambda at: as_utc(at) or utcnow())
+
+
 def list_records(
     engine: Engine,
     *,
@@ -90,26 +98,5 @@ def list_records(
         stmt = stmt.where(audit_log.c.at >= since)
     if before_id is not None:
         stmt = stmt.where(audit_log.c.id < before_id)
-    out: list[AuditEntry] = []
     with engine.connect() as conn:
-        for row in conn.execute(stmt):
-            m = row._mapping
-            out.append(
-                AuditEntry(
-                    id=int(m["id"]),
-                    record=AuditRecord(
-                        actor=m["actor"],
-                        action=m["action"],
-                        actor_org=m["actor_org"],
-                        role=m["role"],
-                        firm_id=m["firm_id"],
-                        purpose=m["purpose"],
-                        model_version=m["model_version"],
-                        score=m["score"],
-                        snapshot_as_of=m["snapshot_as_of"],
-                        detail=None if m["detail"] is None else json.loads(m["detail"]),
-                        at=as_utc(m["at"]) or utcnow(),
-                    ),
-                )
-            )
-    return out
+        return [AuditEntry(int(row._mapping["id"]), _record_from_row(row)) for row in conn.execute(stmt)]

@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Engine, insert, select, update
 
+from store.rows import row_reader
 from store.service_tables import as_utc, consents, utcnow
 from store.text import has_control
 from store.writers import write_transaction
@@ -42,21 +43,8 @@ class Consent:
         return self.withdrawn_at is None and self.valid_from <= day <= self.valid_until
 
 
-def consent_from_row(row: object) -> Consent:
-    """A consents row (any driver) as a Consent: the one place the columns are read."""
-    m = row._mapping  # type: ignore[attr-defined]
-    return Consent(
-        id=int(m["id"]),
-        firm_id=m["firm_id"],
-        bank_org=m["bank_org"],
-        purpose=m["purpose"],
-        valid_from=m["valid_from"],
-        valid_until=m["valid_until"],
-        evidence_ref=m["evidence_ref"],
-        created_at=as_utc(m["created_at"]),  # type: ignore[arg-type]
-        created_by=m["created_by"],
-        withdrawn_at=as_utc(m["withdrawn_at"]),
-    )
+# A consents row (any driver) as a Consent: the one place the columns are read.
+consent_from_row = row_reader(Consent, id=int, created_at=as_utc, withdrawn_at=as_utc)
 
 
 def grant_consent(

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, insert, select, update
 
+from store.rows import row_reader
 from store.service_tables import api_keys, as_utc, utcnow
 from store.text import has_control
 from store.writers import write_transaction
@@ -64,18 +65,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _row_to_key(row: object) -> ApiKey:
-    m = row._mapping  # type: ignore[attr-defined]
-    return ApiKey(
-        key_id=m["key_id"],
-        role=m["role"],
-        org=m["org"],
-        label=m["label"],
-        created_at=as_utc(m["created_at"]),  # type: ignore[arg-type]
-        created_by=m["created_by"],
-        expires_at=as_utc(m["expires_at"]),
-        revoked_at=as_utc(m["revoked_at"]),
-    )
+_row_to_key = row_reader(ApiKey, created_at=as_utc, expires_at=as_utc, revoked_at=as_utc)
 
 
 def create_key(

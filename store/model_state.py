@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, insert, select, update
 
+from store.rows import row_reader
 from store.service_tables import as_utc, model_state, utcnow
 from store.writers import write_transaction
 
@@ -24,19 +25,13 @@ class ModelState:
     bumped_by: str | None
 
 
+_state_from_row = row_reader(ModelState, generation=int, bumped_at=as_utc)
+
+
 def get_model_state(engine: Engine) -> ModelState:
     with engine.connect() as conn:
         row = conn.execute(select(model_state).where(model_state.c.id == 1)).first()
-    if row is None:
-        return ModelState(None, None, 0, None, None)
-    m = row._mapping
-    return ModelState(
-        champion_version=m["champion_version"],
-        previous_version=m["previous_version"],
-        generation=int(m["generation"]),
-        bumped_at=as_utc(m["bumped_at"]),
-        bumped_by=m["bumped_by"],
-    )
+    return ModelState(None, None, 0, None, None) if row is None else _state_from_row(row)
 
 
 def bump_model_state(engine: Engine, champion_version: str | None, *, by: str) -> ModelState:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, text
 
 from store.feature_snapshots import SnapshotError
 from store.pointintime import as_date as _as_date
+from store.rows import row_reader
 from store.service_tables import feature_snapshots, scores, utcnow
 from store.writers import write_transaction
 
@@ -152,6 +153,12 @@ class StoredScore:
     reasons: list[dict[str, Any]]
 
 
+_score_from_row = row_reader(
+    StoredScore, as_of=_as_date, pd=float, score=float, limit_minor=int, base_points=float,
+    points=json.loads, reasons=json.loads,
+)
+
+
 def get_score(
     engine: Engine, firm_id: str, model_version: str, as_of: date | None = None
 ) -> StoredScore | None:
@@ -164,22 +171,7 @@ def get_score(
     )
     with engine.connect() as conn:
         row = conn.execute(stmt).first()
-    if row is None:
-        return None
-    m = row._mapping
-    return StoredScore(
-        firm_id=m["firm_id"],
-        as_of=_as_date(m["as_of"]),
-        model_version=m["model_version"],
-        pd=float(m["pd"]),
-        score=float(m["score"]),
-        grade=m["grade"],
-        limit_minor=int(m["limit_minor"]),
-        currency=m["currency"],
-        base_points=float(m["base_points"]),
-        points=json.loads(m["points"]),
-        reasons=json.loads(m["reasons"]),
-    )
+    return None if row is None else _score_from_row(row)
 
 
 def versions_with_scores(engine: Engine) -> set[str]:
