@@ -7,11 +7,12 @@ Appends take many records at once: the API's group-commit writer hands over a ba
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, insert, select
 
@@ -48,6 +49,64 @@ class AuditRecord:
             "snapshot_as_of": self.snapshot_as_of,
             "detail": None if self.detail is None else json.dumps(self.detail, default=str),
         }
+
+
+class Actor(Protocol):
+    """Who did something, as the log names them: a request's principal (api.auth.Principal),
+    or the command line (`Operator`)."""
+
+    @property
+    def actor(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def org(self) -> str | None: ...
+
+
+def cli_actor() -> str:
+    """"cli:<operating-system user>", the command line's identity in the audit log."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"cli:{user}"
+
+
+@dataclass(frozen=True)
+class Operator:
+    """The command line: it acts as admin and is recorded as `cli_actor()` unless named."""
+
+    actor: str = field(default_factory=cli_actor)
+    role: str = "admin"
+    org: str | None = None
+
+
+def audit_record(
+    who: Actor,
+    action: str,
+    *,
+    firm_id: str | None = None,
+    purpose: str | None = None,
+    model_version: str | None = None,
+    score: float | None = None,
+    snapshot_as_of: date | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """The record of `action` done by `who`, with what it touched: the one way it is built."""
+    return AuditRecord(
+        actor=who.actor,
+        actor_org=who.org,
+        role=who.role,
+        action=action,
+        firm_id=firm_id,
+        purpose=purpose,
+        model_version=model_version,
+        score=score,
+        snapshot_as_of=snapshot_as_of,
+        detail=detail,
+    )
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ with its reason, the versions and AUCs compared, whether it succeeded or not.
 
 from __future__ import annotations
 
-import getpass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -17,15 +16,6 @@ REFUSED = "model.refused"
 REGISTER = "model.register"
 
 
-def cli_actor() -> str:
-    """"cli:<operating-system user>", the command line's identity in the audit log."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"cli:{user}"
-
-
 def audit_model_action(
     engine: Engine,
     action: str,
@@ -34,10 +24,7 @@ def audit_model_action(
     detail: dict[str, Any],
     actor: str | None = None,
 ) -> None:
-    from store.audit import AuditRecord, append_records
+    from store.audit import Operator, append_records, audit_record
 
-    append_records(
-        engine,
-        [AuditRecord(actor=actor or cli_actor(), action=action, role="admin",
-                     model_version=model_version, detail=detail)],
-    )
+    who = Operator(actor) if actor else Operator()
+    append_records(engine, [audit_record(who, action, model_version=model_version, detail=detail)])

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import getpass
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-
-
-def _operator() -> str:
-    return f"cli:{getpass.getuser()}"
 
 
 def register(app: typer.Typer) -> None:
@@ -26,26 +21,27 @@ def register(app: typer.Typer) -> None:
         label: Annotated[str | None, typer.Option(help="A note shown in listings")] = None,
     ) -> None:
         """Create a key and print it once: it cannot be shown again."""
-        from store.audit import AuditRecord, append_records
+        from store.audit import Operator, append_records, audit_record
         from store.db import make_engine
         from store.keys import InvalidRole, create_key
 
         engine = make_engine()
+        operator = Operator()
         when = None if expires is None else (expires if expires.tzinfo else expires.replace(tzinfo=UTC))
         try:
-            made = create_key(engine, role=role, org=org, created_by=_operator(), expires_at=when, label=label)
+            made = create_key(engine, role=role, org=org, created_by=operator.actor, expires_at=when, label=label)
         except (InvalidRole, ValueError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc
-        append_records(engine, [AuditRecord(actor=_operator(), role="admin", action="key.create",
-                                            detail={"key_id": made.key.key_id, "role": role, "org": org})])
+        append_records(engine, [audit_record(operator, "key.create",
+                                             detail={"key_id": made.key.key_id, "role": role, "org": org})])
         typer.echo(made.token)
         typer.echo(f"key id {made.key.key_id}, role {role}, org {org}: store it now, it is not kept", err=True)
 
     @keys.command("revoke")
     def revoke(key_id: Annotated[str, typer.Argument(help="The key id (second part of the key)")]) -> None:
         """Revoke a key; workers stop accepting it within the auth cache time (1 s by default)."""
-        from store.audit import AuditRecord, append_records
+        from store.audit import Operator, append_records, audit_record
         from store.db import make_engine
         from store.keys import UnknownKey, revoke_key
 
@@ -55,8 +51,7 @@ def register(app: typer.Typer) -> None:
         except UnknownKey as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
-        append_records(engine, [AuditRecord(actor=_operator(), role="admin", action="key.revoke",
-                                            detail={"key_id": key_id})])
+        append_records(engine, [audit_record(Operator(), "key.revoke", detail={"key_id": key_id})])
         typer.echo(f"revoked {key.key_id} ({key.role}, {key.org}) at {key.revoked_at}")
 
     @keys.command("list")

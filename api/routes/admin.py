@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import AdminDep, StateDep
 from api.schemas import MAX_ID, PROBLEM_RESPONSES, AuditOut, KeyIn, KeyOut, NewKeyOut
-from store.audit import AuditRecord, list_records
+from store.audit import audit_record, list_records
 from store.keys import ApiKey, create_key, list_keys, revoke_key
 
 router = APIRouter(tags=["admin"])
@@ -35,9 +35,8 @@ async def new_key(body: KeyIn, principal: AdminDep, state: StateDep) -> dict[str
         lambda: create_key(state.engine, role=body.role, org=body.org, created_by=principal.actor,
                            expires_at=body.expires_at, label=body.label)
     )
-    await state.audit.write([AuditRecord(actor=principal.actor, actor_org=principal.org, role=principal.role,
-                                         action="key.create",
-                                         detail={"key_id": made.key.key_id, "role": body.role, "org": body.org})])
+    await state.audit.write([audit_record(principal, "key.create",
+                                          detail={"key_id": made.key.key_id, "role": body.role, "org": body.org})])
     return {**_key_out(made.key), "token": made.token}
 
 
@@ -50,8 +49,7 @@ async def get_keys(_p: AdminDep, state: StateDep, org: str | None = None) -> lis
 @router.post("/v1/keys/{key_id}/revoke", response_model=KeyOut, responses=PROBLEM_RESPONSES)
 async def revoke(key_id: str, principal: AdminDep, state: StateDep) -> dict[str, Any]:
     key = await anyio.to_thread.run_sync(lambda: revoke_key(state.engine, key_id))
-    await state.audit.write([AuditRecord(actor=principal.actor, actor_org=principal.org, role=principal.role,
-                                         action="key.revoke", detail={"key_id": key_id})])
+    await state.audit.write([audit_record(principal, "key.revoke", detail={"key_id": key_id})])
     return _key_out(key)
 
 

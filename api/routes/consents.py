@@ -12,7 +12,7 @@ from api.auth import Principal
 from api.deps import BankDep, ConsentDep, StateDep
 from api.problems import Problem
 from api.schemas import MAX_ID, PROBLEM_RESPONSES, ConsentIn, ConsentOut
-from store.audit import AuditRecord
+from store.audit import AuditRecord, audit_record
 from store.consents import Consent, grant_consent, list_consents, withdraw_consent
 from store.parties import party_problem
 
@@ -24,13 +24,8 @@ def _out(c: Consent) -> dict[str, Any]:
 
 
 def _audit(principal: Principal, action: str, c: Consent) -> AuditRecord:
-    return AuditRecord(
-        actor=principal.actor,
-        actor_org=principal.org,
-        role=principal.role,
-        action=action,
-        firm_id=c.firm_id,
-        purpose=c.purpose,
+    return audit_record(
+        principal, action, firm_id=c.firm_id, purpose=c.purpose,
         detail={"consent_id": c.id, "valid_until": c.valid_until.isoformat(), "evidence_ref": c.evidence_ref},
     )
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from api.deps import ModelsDep, StateDep
 from api.problems import Problem
 from api.schemas import PROBLEM_RESPONSES, ModelOut
-from store.audit import AuditRecord
+from store.audit import audit_record
 from store.model_state import ModelState, bump_model_state
 
 router = APIRouter(tags=["models"])
@@ -63,17 +63,7 @@ async def reload(principal: ModelsDep, state: StateDep) -> dict[str, Any]:
     new_state = await anyio.to_thread.run_sync(
         lambda: bump_model_state(state.engine, champion, by=principal.actor)
     )
-    await state.audit.write(
-        [
-            AuditRecord(
-                actor=principal.actor,
-                actor_org=principal.org,
-                role=principal.role,
-                action="model.reload",
-                model_version=champion,
-                detail={"generation": new_state.generation},
-            )
-        ]
-    )
+    await state.audit.write([audit_record(principal, "model.reload", model_version=champion,
+                                          detail={"generation": new_state.generation})])
     await anyio.to_thread.run_sync(state.scorer.refresh)
     return _out(new_state, state.scorer.version)

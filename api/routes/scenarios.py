@@ -25,7 +25,7 @@ from api.scenario import (
     run_scenario,
 )
 from api.schemas import PROBLEM_RESPONSES, ProblemOut, ScenarioIn, ScenarioOut
-from store.audit import AuditRecord
+from store.audit import audit_record
 from store.feature_snapshots import snapshot_dates
 
 log = logging.getLogger("chaincredit.api")
@@ -75,9 +75,8 @@ async def core_default(body: ScenarioIn, principal: ScenarioDep, state: StateDep
         hit = result.distress["firm_id"].astype(str).tolist()
         shown = await state.auth.consented_firms(principal.org, hit, date.today())
     firms = firm_rows(result, names, shown, body.limit)
-    await state.audit.write([AuditRecord(
-        actor=principal.actor, actor_org=principal.org, role=principal.role, action="scenario.core_default",
-        model_version=result.model_version, snapshot_as_of=result.as_of,
+    await state.audit.write([audit_record(
+        principal, "scenario.core_default", model_version=result.model_version, snapshot_as_of=result.as_of,
         detail={"core_firm_ids": body.core_firm_ids, "shock": body.shock, "firms_hit": len(result.distress)},
     )])
     return {

@@ -16,7 +16,7 @@ from api.deps import AppState, BankDep, StateDep
 from api.problems import Problem, to_problem
 from api.schemas import PROBLEM_RESPONSES, BatchScoreIn, BatchScoreOut, ProblemOut, ScoreOut
 from api.serving import ServedScore
-from store.audit import AuditRecord
+from store.audit import AuditRecord, audit_record
 
 router = APIRouter(tags=["scores"])
 
@@ -39,17 +39,8 @@ async def serve_one(state: AppState, principal: Principal, firm_id: str, as_of: 
 
 
 def score_record(principal: Principal, served: ServedScore, purpose: str, action: str) -> AuditRecord:
-    return AuditRecord(
-        actor=principal.actor,
-        actor_org=principal.org,
-        role=principal.role,
-        action=action,
-        firm_id=served.firm_id,
-        purpose=purpose,
-        model_version=served.model_version,
-        score=served.score,
-        snapshot_as_of=served.as_of,
-    )
+    return audit_record(principal, action, firm_id=served.firm_id, purpose=purpose,
+                        model_version=served.model_version, score=served.score, snapshot_as_of=served.as_of)
 
 
 @router.get(

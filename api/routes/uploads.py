@@ -22,7 +22,7 @@ from api.deps import AppState, StateDep, UploaderDep
 from api.problems import Problem, to_problem
 from api.schemas import PROBLEM_RESPONSES, ProblemOut, UploadOut
 from store import idempotency
-from store.audit import AuditRecord, append_records
+from store.audit import append_records, audit_record
 from store.batches import get_batch
 from store.errors import RowError
 from store.records import DOCUMENT_KINDS, RecordKind, kind_named
@@ -138,18 +138,7 @@ def _ingest_sync(state: AppState, principal: Principal, kind_name: str, data: by
         )
     result = ingest(state.engine, parsed, uploader=principal.org, replace=replace)
     body = {k: v for k, v in result.to_dict().items() if k in UploadOut.model_fields}
-    append_records(
-        state.engine,
-        [
-            AuditRecord(
-                actor=principal.actor,
-                actor_org=principal.org,
-                role=principal.role,
-                action="upload",
-                detail={**body, "replace": replace},
-            )
-        ],
-    )
+    append_records(state.engine, [audit_record(principal, "upload", detail={**body, "replace": replace})])
     return 201, body
 
 

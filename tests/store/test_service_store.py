@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -92,6 +93,32 @@ def test_audit_append_only(engine: Engine) -> None:
     page2 = audit.list_records(engine, before_id=got[1].id)
     assert [e.record.firm_id for e in page2] == ["F0"]
     assert [e.record.firm_id for e in audit.list_records(engine, firm_id="F1")] == ["F1"]
+
+
+def test_an_audit_record_names_who_did_what(engine: Engine) -> None:
+    """Built one way from whoever acted: a request's principal (api.auth.Principal is one), or
+    the command line."""
+
+    @dataclass(frozen=True)
+    class Principal:
+        role: str
+        org: str
+        actor: str = "key:abc"
+
+    bank = Principal(role="bank", org="B1")
+    day = date(2024, 6, 30)
+    read = audit.audit_record(bank, "score.read", firm_id="F1", purpose="loan", model_version="3",
+                              score=611.5, snapshot_as_of=day)
+    cli = audit.audit_record(audit.Operator(), "key.revoke", detail={"key_id": "abc"})
+    audit.append_records(engine, [read, cli])
+    first, second = reversed(audit.list_records(engine))
+    assert (first.record.actor, first.record.actor_org, first.record.role) == ("key:abc", "B1", "bank")
+    assert (first.record.firm_id, first.record.purpose, first.record.model_version) == ("F1", "loan", "3")
+    assert (first.record.score, first.record.snapshot_as_of) == (611.5, day)
+    assert second.record.actor == audit.cli_actor() and second.record.actor.startswith("cli:")
+    assert (second.record.role, second.record.actor_org) == ("admin", None)
+    assert second.record.detail == {"key_id": "abc"}
+    assert audit.Operator("cli:demo").actor == "cli:demo"
 
 
 def _features() -> pd.DataFrame:

@@ -6,8 +6,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from store.audit import cli_actor
 from training import registry
-from training.audit import cli_actor
 
 
 def _app() -> typer.Typer:
