@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from store import sqlite
 from store.settings import get_store_settings
+from store.writers import write_transaction
 
 MIGRATIONS = "store:migrations"
 
@@ -55,7 +56,7 @@ def upgrade(engine_or_url: Engine | str | None = None, revision: str = "head") -
 
     engine, owned = _as_engine(engine_or_url)
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine, bulk=True) as conn:
             command.upgrade(_alembic_config(conn), revision)
     finally:
         if owned:

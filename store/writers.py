@@ -1,7 +1,7 @@
 """How writers take turns: the one way every write of the service reaches the database.
 
 Every writer (ingestion, score sets, feature snapshots, consents, API keys, idempotency claims,
-the model state, the audit log) writes in `write_transaction(engine)`; the audit log's group
+the model state, the audit log, migrations) writes in `write_transaction(engine)`; the audit log's group
 commits, which keep a connection of their own, take the same turns through a `TurnTaker`.
 
 PostgreSQL: an ordinary transaction; the statements lock the rows they touch (ingestion adds a
