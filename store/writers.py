@@ -26,9 +26,9 @@ was, rather than for as long as the load takes.
 The lock file is a separate file: opening and closing the database file itself would drop
 SQLite's own POSIX locks on it. The kernel drops a `flock` when its process dies, so a killed
 writer never leaves the lock behind. A lock file that cannot be opened (a read-only folder) does
-not stop writes: the writers then meet at SQLite's lock and its busy timeout alone. Writes never
-nest: a thread that asks for a turn while holding one is refused at once (it would wait for
-itself).
+not stop writes: the writers then meet at SQLite's lock and its busy timeout alone. On a SQLite
+file writes never nest: a thread that asks for a turn while holding one is refused at once with
+`NestedWrite` (it would wait for itself).
 """
 
 from __future__ import annotations
