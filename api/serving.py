@@ -5,28 +5,28 @@ Each worker polls the `model_state` row: when its generation changes (a promotio
 `/v1/models/reload` in any worker) or new scores appear for the served version, it re-decides
 the version to serve and drops its cache, so every worker switches within one poll interval.
 A new champion serves only once its scores exist; until then the previous one keeps serving.
-The rendered JSON of a firm's score is cached, since it is the same for every bank allowed to see it.
+The rendered JSON of a firm's score is cached, since it is the same for every bank allowed to see it:
+a version's scores are rendered all at once when it starts serving (scoring.score_render), and a
+score missing from the cache is rendered through its response model (scoring.score_shape), to the
+same bytes.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
-from typing import Any
 
 import anyio.to_thread
-import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
 from api.poller import Poller
+from scoring.score_render import render_bodies
+from scoring.score_shape import score_out
 from store.feature_snapshots import firm_known, load_snapshot_extras
 from store.model_state import ModelState, get_model_state, serving_version
-from store.scores import StoredScore, get_score, has_scores, latest_scored, scores_with_extras
+from store.scores import get_score, has_scores, latest_scored, scores_with_extras
 
 log = logging.getLogger("chaincredit.serving")
 
@@ -48,94 +48,15 @@ class ServedScore:
     model_version: str
 
 
-def render(stored: StoredScore, extras: dict[str, Any]) -> dict[str, Any]:
-    limit = Decimal(stored.limit_minor).scaleb(-2)
-    return {
-        "firm_id": stored.firm_id,
-        "as_of": stored.as_of.isoformat(),
-        "model_version": stored.model_version,
-        "pd": stored.pd,
-        "score": stored.score,
-        "score_display": round(stored.score),
-        "grade": stored.grade,
-        "limit": f"{limit:.2f}",
-        "limit_minor": stored.limit_minor,
-        "currency": stored.currency,
-        "base_points": stored.base_points,
-        "points": stored.points,
-        "reasons": stored.reasons[:4],
-        "tier": extras.get("tier"),
-        "core_firms": extras.get("core_firms") or [],
-        "red_flags": extras.get("red_flags") or [],
-    }
-
-
-_JSON_TAIL = ("tier", "core_firms", "red_flags")
-
-
-def _extras_frame(texts: pd.Series) -> pd.DataFrame:
-    """tier / core_firms / red_flags per row from the snapshot's extras JSON (None: absent)."""
-    present = texts.dropna()
-    if present.empty:
-        parsed = pd.DataFrame(index=texts.index)
-    else:
-        parsed = pd.read_json(io.StringIO("\n".join(present.tolist())), lines=True, dtype=False)
-        parsed.index = present.index
-    out = parsed.reindex(index=texts.index, columns=list(_JSON_TAIL))
-    out["tier"] = pd.to_numeric(out["tier"], errors="coerce").round().astype("Int64")
-    for col in ("core_firms", "red_flags"):
-        out[col] = out[col].where(out[col].map(lambda v: isinstance(v, list)), pd.Series([[]] * len(out),
-                                                                                     index=out.index))
-    return out
-
-
-def render_bodies(rows: pd.DataFrame, extras: pd.Series) -> pd.Series:
-    """The response body of every row at once, as `render` + json.dumps would give it.
-
-    `rows` holds the stored score columns with `points` and `reasons` as JSON text, which is
-    spliced in as it is; the scalar head and the extras go through pandas' C JSON writer.
-    """
-    minor = rows["limit_minor"].astype("int64")
-    sign = np.where(minor < 0, "-", "")
-    whole = (minor.abs() // 100).astype(str)
-    cents = (minor.abs() % 100).astype(str).str.zfill(2)
-    head = pd.DataFrame({
-        "firm_id": rows["firm_id"].astype(str),
-        "as_of": pd.to_datetime(rows["as_of"]).dt.strftime("%Y-%m-%d"),
-        "model_version": rows["model_version"].astype(str),
-        "pd": rows["pd"].astype("float64"),
-        "score": rows["score"].astype("float64"),
-        "score_display": np.rint(rows["score"].astype("float64")).astype("int64"),
-        "grade": rows["grade"].astype(str),
-        "limit": sign + whole + "." + cents,
-        "limit_minor": minor,
-        "currency": rows["currency"].astype(str),
-        "base_points": rows["base_points"].astype("float64"),
-    })
-    head_json = pd.Series(head.to_json(orient="records", lines=True, double_precision=15,
-                                       force_ascii=False).rstrip("\n").split("\n"), index=rows.index)
-    tail = _extras_frame(extras.reindex(rows.index))
-    tail_json = pd.Series(tail.to_json(orient="records", lines=True, force_ascii=False)
-                          .rstrip("\n").split("\n"), index=rows.index)
-    return (head_json.str[:-1] + ',"points":' + rows["points"].astype(str) + ',"reasons":'
-            + rows["reasons"].astype(str) + "," + tail_json.str[1:])
-
-
 def preload_bodies(engine: Engine, version: str, as_of: date, limit: int) -> pd.DataFrame:
     """firm_id index; `body` (bytes) and `score` of the scores of (`version`, `as_of`)."""
     rows, extras = scores_with_extras(engine, version, as_of, limit)
     if rows.empty:
         return pd.DataFrame({"body": [], "score": []}, index=pd.Index([], name="firm_id"))
-    rows = rows.set_index(rows["firm_id"].astype(str), drop=False)
-    # Reasons beyond the top four (a batch scored with a larger top_n) are cut per row.
-    long = rows["reasons"].str.count('"feature"') > 4
-    if long.any():
-        rows.loc[long, "reasons"] = rows.loc[long, "reasons"].map(
-            lambda t: json.dumps(json.loads(t)[:4], ensure_ascii=False, separators=(",", ":")))
-    ex = pd.Series(extras, dtype=object).reindex(rows.index)
-    bodies = render_bodies(rows.reset_index(drop=True), ex.reset_index(drop=True))
-    return pd.DataFrame({"body": [b.encode() for b in bodies.tolist()], "score": rows["score"].to_numpy()},
-                        index=rows.index)
+    firms = rows["firm_id"].astype(str)
+    bodies = render_bodies(rows, [extras.get(f) for f in firms])
+    return pd.DataFrame({"body": bodies, "score": rows["score"].to_numpy()},
+                        index=pd.Index(firms, name="firm_id"))
 
 
 class ScoreService:
@@ -213,7 +134,7 @@ class ScoreService:
                 "run `chaincredit features` and `chaincredit score --all`"
             )
         extras = load_snapshot_extras(self._engine, firm_id, stored.as_of)
-        body = json.dumps(render(stored, extras), ensure_ascii=False, separators=(",", ":")).encode()
+        body = score_out(stored, extras).model_dump_json().encode()
         return ServedScore(firm_id, body, stored.score, stored.as_of, stored.model_version)
 
     def cached(self, firm_id: str, as_of: date | None = None) -> ServedScore | None:

@@ -27,6 +27,8 @@ import pyarrow.parquet as pq
 from common.progress import Progress, report
 from common.threads import map_ahead
 from scoring.score_json import points_json, reasons_json
+from scoring.score_shape import ScoreOut, score_out
+from store.money import format_minor
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -38,8 +40,13 @@ if TYPE_CHECKING:
 CHUNK_ROWS = 50_000
 # Below this many rows one thread scores everything (a second costs more than it gives).
 PARALLEL_MIN_ROWS = 10_000
-FILE_COLUMNS = ("firm_id", "pd", "score", "grade", "limit", "reasons")
+# What a bank's batch job reads: the limit as a decimal string and in minor units, never a float.
+FILE_COLUMNS = ("firm_id", "pd", "score", "grade", "limit", "limit_minor", "currency", "reasons")
 SPOOL_CODEC = "lz4"  # score JSON compresses ~5× at memory speed
+# The model's limits are in CNY, as its features are (DESIGN.md §7 "Money").
+CURRENCY = "CNY"
+
+
 def _score_chunk(model: Any, X: pd.DataFrame, top_n: int) -> pd.DataFrame:
     """One chunk, on one thread: TreeSHAP, then the JSON text straight from the arrays."""
     from models.explain import score_block
@@ -51,8 +58,7 @@ def _score_chunk(model: Any, X: pd.DataFrame, top_n: int) -> pd.DataFrame:
             "pd": block.pd,
             "score": block.score,
             "grade": block.grade,
-            "limit": block.limit_minor / 100.0,
-            "limit_minor": block.limit_minor,
+            "limit_minor": block.limit_minor,  # integer fen, as the model computes it
             "base_points": block.base_points,
             # Arrow-backed text: no Python string per firm until the store needs one.
             "points": points_json(model, X, block.points).to_pandas(),
@@ -110,8 +116,8 @@ def score_frame(
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> pd.DataFrame:
-    """firm_id, pd, score, grade, limit (yuan), limit_minor, base_points, points, reasons, for
-    every row in memory at once; `score_chunks` streams the same rows."""
+    """firm_id, pd, score, grade, limit_minor (fen), base_points, points, reasons, for every row in
+    memory at once; `score_chunks` streams the same rows."""
     parts = score_chunks(
         model, features, top_n=top_n, chunk_rows=chunk_rows, workers=workers, progress=progress
     )
@@ -131,7 +137,11 @@ class ScoreFile:
         self._first = True
 
     def write(self, scores: pd.DataFrame) -> None:
-        table = scores.loc[:, list(FILE_COLUMNS)]
+        minor = scores["limit_minor"].reset_index(drop=True)
+        currency = pd.Series(CURRENCY, index=minor.index)
+        table = scores.reset_index(drop=True).assign(
+            limit=format_minor(minor, currency), currency=currency
+        ).loc[:, list(FILE_COLUMNS)]
         if self.suffix == ".csv":
             table.to_csv(self.path, index=False, mode="w" if self._first else "a", header=self._first)
         else:
@@ -206,7 +216,7 @@ def store_scores(
         finally:
             if sink is not None:
                 sink.close()
-        with ScoreWriter(engine, as_of, model_version) as writer:
+        with ScoreWriter(engine, as_of, model_version, currency=CURRENCY) as writer:
             for chunk in _unspool(spool):
                 writer.append(chunk)
     return n
@@ -250,50 +260,40 @@ def score_all(
     return BatchResult(day, champion.version, n, out)
 
 
+@dataclass(frozen=True)
+class OneScore:
+    response: ScoreOut  # what GET /v1/scores/{firm_id} answers for it
+    stored: bool  # False: computed now from the snapshot, batch scoring has not stored it yet
+
+
 def score_one(
     engine: Engine,
     firm_id: str,
     as_of: date | None = None,
     *,
     settings: TrainingSettings | None = None,
-) -> dict[str, Any]:
-    """One firm's explained score with the champion: the stored one when batch scoring has run,
-    else computed from the snapshot (same numbers, the same code path)."""
-
-    from store.feature_snapshots import load_snapshot
-    from store.scores import get_score
+) -> OneScore:
+    """One firm's explained score with the champion, in the API's shape: the stored one when
+    batch scoring has run, else computed from the snapshot (same numbers, the same code path)."""
+    from store.feature_snapshots import load_snapshot, load_snapshot_extras
+    from store.pointintime import as_date
+    from store.scores import StoredScore, get_score
     from training.registry import load_champion
 
     champion = load_champion(settings=settings)
     stored = get_score(engine, firm_id, champion.version, as_of)
-    if stored is not None:
-        return {
-            "firm_id": stored.firm_id,
-            "as_of": stored.as_of,
-            "model_version": stored.model_version,
-            "pd": stored.pd,
-            "score": stored.score,
-            "grade": stored.grade,
-            "limit": stored.limit_minor / 100.0,
-            "base_points": stored.base_points,
-            "reasons": stored.reasons,
-            "points": stored.points,
-            "stored": True,
-        }
-    features = load_snapshot(engine, as_of)
-    if firm_id not in features.index:
-        raise LookupError(f"firm {firm_id} is not in the snapshot of {features.attrs.get('as_of')}")
-    row = score_frame(champion.model, features.loc[[firm_id]]).iloc[0]
-    return {
-        "firm_id": firm_id,
-        "as_of": as_of or features.attrs.get("as_of"),
-        "model_version": champion.version,
-        "pd": float(row["pd"]),
-        "score": float(row["score"]),
-        "grade": row["grade"],
-        "limit": float(row["limit"]),
-        "base_points": float(row["base_points"]),
-        "reasons": json.loads(row["reasons"]),
-        "points": json.loads(row["points"]),
-        "stored": False,
-    }
+    fresh = stored is None
+    if stored is None:
+        features = load_snapshot(engine, as_of)
+        if firm_id not in features.index:
+            raise LookupError(f"firm {firm_id} is not in the snapshot of {features.attrs.get('as_of')}")
+        row = score_frame(champion.model, features.loc[[firm_id]]).iloc[0]
+        stored = StoredScore(
+            firm_id=firm_id, as_of=as_date(as_of or features.attrs["as_of"]),
+            model_version=champion.version, pd=float(row["pd"]), score=float(row["score"]),
+            grade=str(row["grade"]), limit_minor=int(row["limit_minor"]), currency=CURRENCY,
+            base_points=float(row["base_points"]), points=json.loads(row["points"]),
+            reasons=json.loads(row["reasons"]),
+        )
+    extras = load_snapshot_extras(engine, firm_id, stored.as_of)
+    return OneScore(score_out(stored, extras), stored=not fresh)

@@ -1,14 +1,15 @@
 """The JSON text of a firm's points and reasons, built column-wise for a block of firms.
 
 Serving splices this text into its responses as it is, so the points stored must add up to the
-score exactly and parse as JSON. A batch holds a million firms, so no Python code runs per firm
-or per value: each feature's constant text is written once, numbers are formatted by one Arrow
-C++ cast per column, and the pieces are joined per row by one element-wise join.
+score exactly, parse as JSON and be written exactly as the response model (scoring.score_shape:
+`list[PointOut]`, `list[ReasonOut]`) would write them, numbers and escapes included
+(scoring.json_text). A batch holds a million firms, so no Python code runs per firm
+or per value: each feature's constant text is written once, numbers a column at a time (mostly
+by one Arrow C++ cast), and the pieces are joined per row by one element-wise join.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -18,30 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from models.explain import ScoredBlock, display_values
+from scoring.json_text import NULL, TEXT, lit, number_text, quoted
 
 POINT_DECIMALS = 8  # 60 features × 0.5e-8 rounding stays far inside the 1e-6 additivity
-# 64-bit offsets: a block's points text passes 2 GiB (the limit of Arrow's `string`) near
-# 400k rows of 60 features.
-TEXT = pa.large_string()
-
-
-def _lit(text: str) -> pa.Scalar:
-    return pa.scalar(text, TEXT)
-
-
-def _quoted(text: str) -> str:
-    """`text` as the inside of a JSON string (UTF-8 kept readable)."""
-    return json.dumps(text, ensure_ascii=False)[1:-1]
-
-
-def number_text(values: npt.ArrayLike, decimals: int | None = None) -> pa.Array:
-    """JSON number text per value (shortest round-trip form, by Arrow's C++ cast); "null" for
-    NaN and ±inf, which JSON cannot carry."""
-    v = np.asarray(values, dtype=np.float64)
-    if decimals is not None:
-        v = np.round(v, decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
-    arr = pa.array(v, mask=~np.isfinite(v))
-    return pc.fill_null(pc.cast(arr, TEXT), _lit("null"))
 
 
 def value_text(col: pd.Series) -> pa.Array:
@@ -49,10 +29,8 @@ def value_text(col: pd.Series) -> pa.Array:
     if pd.api.types.is_bool_dtype(col.dtype) or pd.api.types.is_numeric_dtype(col.dtype):
         return number_text(col.to_numpy(dtype=np.float64, na_value=np.nan))
     codes, uniques = pd.factorize(col.astype(object), use_na_sentinel=True)
-    quoted = np.asarray(
-        [json.dumps(str(u), ensure_ascii=False) for u in uniques] + ["null"], dtype=object
-    )
-    return pa.array(quoted[codes], type=TEXT)  # code -1 (missing) picks the "null"
+    literals = np.asarray([f'"{quoted(str(u))}"' for u in uniques] + ["null"], dtype=object)
+    return pa.array(literals[codes], type=TEXT)  # code -1 (missing) picks the "null"
 
 
 def points_json(model: Any, X: pd.DataFrame, points: npt.NDArray[np.float64]) -> pa.Array:
@@ -67,15 +45,15 @@ def points_json(model: Any, X: pd.DataFrame, points: npt.NDArray[np.float64]) ->
         family = spec.family if spec else "other"
         head = (
             ("[" if j == 0 else ",")
-            + f'{{"feature":"{_quoted(name)}","family":"{_quoted(family)}","value":'
+            + f'{{"feature":"{quoted(name)}","family":"{quoted(family)}","value":'
         )
-        value = value_text(X[name]) if name in X else _lit("null")
-        args += [_lit(head), value, _lit(',"points":'), number_text(points[:, j], POINT_DECIMALS), _lit("}")]
+        value = value_text(X[name]) if name in X else NULL
+        args += [lit(head), value, lit(',"points":'), number_text(points[:, j], POINT_DECIMALS), lit("}")]
     if not args:
         return pa.array(["[]"] * n, type=TEXT)
-    args.append(_lit("]"))
+    args.append(lit("]"))
     # One join over every piece: no intermediate array per feature.
-    return pc.binary_join_element_wise(*args, _lit(""))
+    return pc.binary_join_element_wise(*args, lit(""))
 
 
 def _shown_text(shown: npt.NDArray[np.object_], categorical: bool) -> pa.Array:
@@ -85,16 +63,16 @@ def _shown_text(shown: npt.NDArray[np.object_], categorical: bool) -> pa.Array:
     if not categorical:
         return pa.array(shown, type=TEXT)
     codes, uniques = pd.factorize(shown)
-    escaped = np.asarray([_quoted(str(u)) for u in uniques], dtype=object)
+    escaped = np.asarray([quoted(str(u)) for u in uniques], dtype=object)
     return pa.array(escaped[codes], type=TEXT)
 
 
 def _template(template: str, shown: pa.Array) -> list[Any]:
     """The pieces of a reason template with `{value}` filled in (it may appear several times)."""
     parts = template.split("{value}")
-    out: list[Any] = [_lit(_quoted(parts[0]))]
+    out: list[Any] = [lit(quoted(parts[0]))]
     for part in parts[1:]:
-        out += [shown, _lit(_quoted(part))]
+        out += [shown, lit(quoted(part))]
     return out
 
 
@@ -123,18 +101,18 @@ def reasons_json(model: Any, block: ScoredBlock) -> pa.Array:
         sep = pa.array(np.where(pos % take == 0, "", ","), type=TEXT)
         text = pc.binary_join_element_wise(
             sep,
-            _lit(f'{{"feature":"{_quoted(spec.name)}","family":"{_quoted(spec.family)}","points":'),
+            lit(f'{{"feature":"{quoted(spec.name)}","family":"{quoted(spec.family)}","points":'),
             number_text(block.points[rows, j], POINT_DECIMALS),
-            _lit(',"value":"'),
+            lit(',"value":"'),
             shown,
-            _lit('","text_en":"'),
+            lit('","text_en":"'),
             *_template(spec.reason_en, shown),
-            _lit('","text_zh":"'),
+            lit('","text_zh":"'),
             *_template(spec.reason_zh, shown),
-            _lit('"}'),
-            _lit(""),
+            lit('"}'),
+            lit(""),
         )
         entries[pos] = text.to_numpy(zero_copy_only=False)
     ranks = entries.reshape(n, take)
     cols = [pa.array(ranks[:, r], type=TEXT) for r in range(take)]
-    return pc.binary_join_element_wise(_lit("["), *cols, _lit("]"), _lit(""))
+    return pc.binary_join_element_wise(lit("["), *cols, lit("]"), lit(""))

@@ -15,7 +15,6 @@ from datetime import date
 from types import TracebackType
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text
 
@@ -25,7 +24,7 @@ from store.rows import row_reader
 from store.service_tables import feature_snapshots, scores, utcnow
 from store.writers import write_transaction
 
-SCORE_COLUMNS = ("firm_id", "pd", "score", "grade", "limit", "base_points", "points", "reasons")
+SCORE_COLUMNS = ("firm_id", "pd", "score", "grade", "limit_minor", "base_points", "points", "reasons")
 _CHUNK = 5_000
 
 
@@ -33,8 +32,17 @@ def _json_column(values: pd.Series) -> list[str]:
     """Points/reasons arrive as JSON text already, or as Python lists: normalise to text."""
     if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype):
         return list(values.tolist())  # text already (Arrow-backed): no per-row check
-    out = values.map(lambda v: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
-    return out.tolist()
+    def text(v: Any) -> str:
+        return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+    return values.map(text).tolist()
+
+
+def _minor_units(values: pd.Series) -> list[int]:
+    """The limit column as integers: money reaches the store in minor units, never as a float."""
+    if not pd.api.types.is_integer_dtype(values.dtype) or values.isna().any():
+        raise SnapshotError(f"limit_minor must be whole minor units (int64), not {values.dtype}")
+    return values.astype("int64").tolist()
 
 
 class ScoreWriter:
@@ -76,21 +84,20 @@ class ScoreWriter:
         return self
 
     def append(self, scores_frame: pd.DataFrame) -> int:
-        """Insert one chunk of scores (`limit` in yuan, stored as integer fen rounded half to
-        even so the served limit never carries float noise); returns its number of rows."""
+        """Insert one chunk of scores (`limit_minor`: the limit in the writer's currency's minor
+        units, as the model computes it); returns its number of rows."""
         if self._conn is None:
             raise SnapshotError("ScoreWriter.append outside its `with` block")
         missing = [c for c in SCORE_COLUMNS if c not in scores_frame.columns]
         if missing:
             raise SnapshotError(f"the score frame lacks column(s) {', '.join(missing)}")
         frame = scores_frame.reset_index(drop=True)
-        limit = pd.to_numeric(frame["limit"], errors="coerce").fillna(0.0).to_numpy(dtype="float64")
         cols: dict[str, list[Any]] = {
             "firm_id": frame["firm_id"].astype(str).tolist(),
             "pd": frame["pd"].astype("float64").tolist(),
             "score": frame["score"].astype("float64").tolist(),
             "grade": frame["grade"].astype(str).tolist(),
-            "limit_minor": np.rint(limit * 100.0).astype(np.int64).tolist(),
+            "limit_minor": _minor_units(frame["limit_minor"]),
             "base_points": frame["base_points"].astype("float64").tolist(),
             "points": _json_column(frame["points"]),
             "reasons": _json_column(frame["reasons"]),

@@ -4,32 +4,39 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+if TYPE_CHECKING:
+    from scoring.batch import OneScore
 
-def _print_one(row: dict[str, Any], as_json: bool) -> None:
+
+def _print_one(one: OneScore, as_json: bool) -> None:
+    """The API's score body (`--json`), or the same fields as a short report."""
+    row = one.response
     if as_json:
-        typer.echo(json.dumps(row, ensure_ascii=False, default=str, indent=2))
+        typer.echo(row.model_dump_json(indent=2))
         return
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
+    origin = "stored" if one.stored else "computed now: not batch-scored yet"
     console.print(
-        f"[bold]{row['firm_id']}[/bold] as of {row['as_of']} (model {row['model_version']}): "
-        f"score {row['score']:.1f}, PD {row['pd']:.4%}, grade {row['grade']}, "
-        f"limit {row['limit']:,.0f} CNY"
+        f"[bold]{row.firm_id}[/bold] as of {row.as_of} (model {row.model_version}, {origin}): "
+        f"score {row.score:.1f}, PD {row.pd:.4%}, grade {row.grade}, "
+        f"limit {Decimal(row.limit):,} {row.currency}"
     )
     table = Table(title="reasons")
     for col in ("points", "reason", "原因"):
         table.add_column(col)
-    for r in row["reasons"]:
-        table.add_row(f"{r['points']:.1f}", str(r.get("text_en")), str(r.get("text_zh")))
+    for r in row.reasons:
+        table.add_row(f"{r.points:.1f}", r.text_en, r.text_zh)
     console.print(table)
-    console.print(f"base points {row['base_points']:.4f} + feature points = score {row['score']:.6f}")
+    console.print(f"base points {row.base_points:.4f} + feature points = score {row.score:.6f}")
 
 
 def register(app: typer.Typer) -> None:

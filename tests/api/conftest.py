@@ -49,7 +49,9 @@ def seed_scores(engine: Engine, version: str = "1") -> None:
         index=pd.Index([CORE, SUPPLIER, OTHER, UNSCORED], name="firm_id"),
     )
     extras = pd.DataFrame(
-        {"tier": [0, 1, 2, 1], "core_firms": [[], [CORE], [CORE], [CORE]], "red_flags": [[], [], ["cycle"], []]},
+        {"tier": [0, 1, 2, 1], "core_firms": [[], [CORE], [CORE], [CORE]],
+         "red_flags": [[], [], [{"flag": "circular_trade", "count": 1,
+                                 "documents": [{"kind": "invoice", "id": "INV/2024/7"}]}], []]},
         index=feats.index,
     )
     save_snapshot(engine, AS_OF, feats, extras)
@@ -60,14 +62,15 @@ def seed_scores(engine: Engine, version: str = "1") -> None:
             {"feature": "patents", "family": "intangibles", "value": 10.0, "points": -2.5},
         ]
     ] * 3
-    reasons = [[{"feature": "patents", "points": -2.5, "text_zh": "专利少", "text_en": "Few patents"}]] * 3
+    reasons = [[{"feature": "patents", "family": "intangibles", "points": -2.5, "value": "10",
+                 "text_en": "Few patents", "text_zh": "专利少"}]] * 3
     frame = pd.DataFrame(
         {
             "firm_id": firms,
             "pd": [0.01, 0.05, 0.2],
             "score": [607.625 + i for i in range(3)],
             "grade": ["A", "BB", "C"],
-            "limit": [1_000_000.0, 250_000.5, 0.0],
+            "limit_minor": [100_000_000, 25_000_050, 0],
             "base_points": [600.0 + i for i in range(3)],
             "points": pts,
             "reasons": reasons,

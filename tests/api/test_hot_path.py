@@ -183,8 +183,6 @@ def test_bank_key_is_cached_without_io(sqlite_engine: Engine) -> None:
 
 
 def test_preloaded_bodies_equal_the_lazy_render(env: Env) -> None:
-    import json
-
     from api.serving import ScoreService
 
     service = ScoreService(env.engine, preload_max=0)  # lazy: each body rendered on demand
@@ -195,6 +193,6 @@ def test_preloaded_bodies_equal_the_lazy_render(env: Env) -> None:
         hit = preloaded.cached(firm)
         assert hit is not None and hit.model_version == "1"
         lazy = asyncio.run(service.get(firm))
-        assert json.loads(hit.body) == json.loads(lazy.body)
+        assert hit.body == lazy.body  # byte for byte: one shape, two renderers
         assert hit.score == lazy.score and hit.as_of == lazy.as_of
     assert preloaded.cached(UNSCORED) is None  # no score: nothing preloaded, 409 as before

@@ -34,10 +34,11 @@ from tests.api.test_live import _free_port
 
 def _scores_for(version: str, delta: float) -> pd.DataFrame:
     pts = [{"feature": "verified_share", "family": "verification", "value": 0.9, "points": 10.0 + delta}]
-    reasons = [{"feature": "patents", "points": -2.5, "text_zh": "专利少", "text_en": "Few patents"}]
+    reasons = [{"feature": "patents", "family": "intangibles", "points": -2.5, "value": "10",
+                "text_zh": "专利少", "text_en": "Few patents"}]
     return pd.DataFrame({
         "firm_id": [CORE, SUPPLIER], "pd": [0.01, 0.05], "score": [610.0 + delta] * 2, "grade": ["A", "BB"],
-        "limit": [1e6, 2e5], "base_points": [600.0, 600.0], "points": [pts, pts], "reasons": [reasons, reasons],
+        "limit_minor": [100_000_000, 20_000_000], "base_points": [600.0, 600.0], "points": [pts, pts], "reasons": [reasons, reasons],
     })
 
 

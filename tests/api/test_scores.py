@@ -70,7 +70,8 @@ def test_consent_registration_enables_scores(env: Env) -> None:
     r = env.client.post("/v1/consents", json=body, headers=env.h("bank"))
     assert r.status_code == 201 and r.json()["bank_org"] != OTHER and r.json()["in_force"]
     r = env.client.get(f"/v1/scores/{OTHER}", headers=env.h("bank"))
-    assert r.status_code == 200 and r.json()["red_flags"] == ["cycle"]
+    assert r.status_code == 200 and r.json()["red_flags"] == [
+        {"flag": "circular_trade", "count": 1, "documents": [{"kind": "invoice", "id": "INV/2024/7"}]}]
     bad = env.client.post("/v1/consents", json={**body, "firm_id": "91500000MA0000000X"}, headers=env.h("bank"))
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "firm_id"
 

@@ -50,15 +50,21 @@ def test_reasons_cost_points_and_are_worded(scored: pd.DataFrame) -> None:
     for rs in reasons.head(200):
         pts = [r["points"] for r in rs]
         assert pts == sorted(pts)  # costliest first
-    assert (scored["limit_minor"] == np.rint(scored["limit"] * 100)).all()
+    # Money leaves the model as integer fen and stays so: no float limit column at all.
+    assert scored["limit_minor"].dtype == np.int64 and "limit" not in scored.columns
+    assert (scored["limit_minor"] % 100_000 == 0).all()  # rounded down to 1,000 CNY
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_file_has_the_bank_columns(scored: pd.DataFrame, tmp_path: Path, suffix: str) -> None:
     path = batch_score.write_scores(scored, tmp_path / f"scores{suffix}")
-    back = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    back = (pd.read_csv(path, dtype={"limit": str}) if suffix == ".csv" else pd.read_parquet(path))
     assert tuple(back.columns) == batch_score.FILE_COLUMNS
     assert len(back) == len(scored)
+    # The limit as a decimal string and as integer fen, never a binary float.
+    assert back["limit_minor"].tolist() == scored["limit_minor"].tolist()
+    assert back["limit"].tolist() == [f"{m // 100}.{m % 100:02d}" for m in scored["limit_minor"]]
+    assert set(back["currency"]) == {"CNY"}
     np.testing.assert_allclose(back["score"], scored["score"])
     assert json.loads(back["reasons"].iloc[0]) == json.loads(scored["reasons"].iloc[0])
     with pytest.raises(ValueError, match=r"csv or \.parquet"):
@@ -145,16 +151,20 @@ def test_score_all_stores_and_score_one_reads(tmp_path: Path, sqlite_url: str, s
     champion = registry.load_champion(settings=mlflow_settings)
     firm = str(snapshot.index[7])
     fresh = batch_score.score_one(engine, firm, day, settings=mlflow_settings)
-    assert fresh["stored"] is False
+    assert fresh.stored is False
     res = batch_score.score_all(engine, day, out=tmp_path / "s.csv", settings=mlflow_settings)
     assert res.n_firms == len(stored_rows) and res.model_version == champion.version
     stored = get_score(engine, firm, champion.version, day)
     assert stored is not None
-    assert stored.score == pytest.approx(fresh["score"], abs=1e-9)
+    assert stored.score == pytest.approx(fresh.response.score, abs=1e-9)
     again = batch_score.score_one(engine, firm, day, settings=mlflow_settings)
-    assert again["stored"] is True and again["grade"] == fresh["grade"]
-    assert sum(p["points"] for p in again["points"]) + again["base_points"] == pytest.approx(
-        again["score"], abs=1e-6
+    assert again.stored is True and again.response.grade == fresh.response.grade
+    # Both paths give the API's shape, money included: the limit is the stored fen, as text.
+    assert again.response.limit_minor == fresh.response.limit_minor == stored.limit_minor
+    assert again.response.limit == f"{stored.limit_minor // 100}.{stored.limit_minor % 100:02d}"
+    assert again.response.model_dump_json() == fresh.response.model_dump_json()
+    assert sum(p.points for p in again.response.points) + again.response.base_points == pytest.approx(
+        again.response.score, abs=1e-6
     )
     assert len(pd.read_csv(tmp_path / "s.csv")) == len(stored_rows)
 
@@ -183,7 +193,7 @@ def test_score_all_stores_and_score_one_reads(tmp_path: Path, sqlite_url: str, s
 
 def test_json_text_of_numbers_and_categories() -> None:
     nums = score_json.number_text(np.array([1.5, np.nan, np.inf, -0.0, 1e-7, -2.123456789]), 8)
-    assert nums.to_pylist() == ["1.5", "null", "null", "0", "1e-7", "-2.12345679"]
+    assert nums.to_pylist() == ["1.5", "null", "null", "0.0", "1e-7", "-2.12345679"]
     assert [json.loads(t) for t in nums.to_pylist()] == [1.5, None, None, 0, 1e-7, -2.12345679]
     cats = score_json.value_text(pd.Series(["C", None, 'say "hi"', "C"], dtype=object))
     assert [json.loads(t) for t in cats.to_pylist()] == ["C", None, 'say "hi"', "C"]

@@ -79,7 +79,7 @@ def test_score_api_returns_the_snapshot_extras(loaded: Engine) -> None:
 
     n = len(firm_ids)
     save_scores(loaded, AS_OF, "7", pd.DataFrame({
-        "firm_id": firm_ids, "pd": 0.02, "score": 610.0, "grade": "BB", "limit": 1000.0,
+        "firm_id": firm_ids, "pd": 0.02, "score": 610.0, "grade": "BB", "limit_minor": 100_000,
         "base_points": 600.0, "points": "[]", "reasons": "[]",
     }, index=range(n)))
     bump_model_state(loaded, "7", by="test")

@@ -25,17 +25,17 @@ DAY = date(2024, 6, 30)
 def score_rows(firms: range, score: float) -> pd.DataFrame:
     """Score rows for firms F<i>, every one with the same `score`, so a mix of sets shows."""
     ids = [f"F{i:05d}" for i in firms]
-    reason = json.dumps([{"feature": "a", "points": -1.5, "text_en": "a", "text_zh": "甲"}],
-                        ensure_ascii=False)
+    reason = json.dumps([{"feature": "a", "family": "f", "points": -1.5, "value": "2",
+                          "text_en": "a", "text_zh": "甲"}], ensure_ascii=False)
     return pd.DataFrame(
         {
             "firm_id": ids,
             "pd": 0.02,
             "score": score,
             "grade": "BB",
-            "limit": 1234.5,
+            "limit_minor": 123450,
             "base_points": score - 1.0,
-            "points": [json.dumps([{"feature": "a", "value": 2.0, "points": 1.0}])] * len(ids),
+            "points": [json.dumps([{"feature": "a", "family": "f", "value": 2.0, "points": 1.0}])] * len(ids),
             "reasons": [reason] * len(ids),
         }
     )

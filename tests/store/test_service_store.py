@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from store import audit, consents, keys
 from store.feature_snapshots import (
+    SnapshotError,
     firm_known,
     load_snapshot,
     load_snapshot_extras,
@@ -157,10 +158,11 @@ def _scores() -> pd.DataFrame:
             "pd": [0.01, 0.2],
             "score": [612.123456789, 540.5],
             "grade": ["A", "C"],
-            "limit": [1_000_000.105, 0.0],
+            "limit_minor": [100_000_010, 0],
             "base_points": [599.873456789, 540.5],
             "points": [json.dumps(pts), "[]"],
-            "reasons": ["[]", json.dumps([{"feature": "a", "points": -3.0, "text_zh": "甲", "text_en": "a"}])],
+            "reasons": ["[]", json.dumps([{"feature": "a", "family": "trade_network", "points": -3.0,
+                                           "value": "1.5", "text_zh": "甲", "text_en": "a"}])],
         }
     )
 
@@ -174,6 +176,11 @@ def test_scores_and_model_state(engine: Engine) -> None:
     assert s.points[0]["points"] == 12.25
     assert get_score(engine, "F1", "4") is None
     assert get_score(engine, "F2", "3", date(2024, 1, 31)).reasons[0]["text_zh"] == "甲"  # type: ignore[union-attr]
+    # Money reaches the store in minor units: a float limit (yuan or fen) is refused, not rounded.
+    for bad in ([1_000_000.105, 0.0], [100_000_010.0, 0.0]):
+        with pytest.raises(SnapshotError, match="limit_minor"):
+            save_scores(engine, date(2024, 1, 31), "3", _scores().assign(limit_minor=bad))
+    assert get_score(engine, "F1", "3").limit_minor == 100_000_010  # type: ignore[union-attr]
     st0 = get_model_state(engine)
     assert st0.generation == 0 and st0.champion_version is None
     st1 = bump_model_state(engine, "3", by="t")
