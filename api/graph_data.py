@@ -4,6 +4,9 @@ Building edges means loading every flow document up to T and running the graph e
 for a large book, so a worker keeps the edges of the latest date it was asked for and the firm
 names beside them. The neighbourhood view and the core-default scenario read the same table, so
 what a bank sees around a firm is what the scenario propagates over.
+
+The graph computes flows as floats in CNY (they are model inputs); a response carries them as
+money, a decimal string and integer fen per flow, converted here once (store.money.float_to_minor).
 """
 
 from __future__ import annotations
@@ -11,11 +14,17 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
 from api.problems import Problem
+from store.money import float_to_minor, format_minor
+
+GRAPH_CURRENCY = "CNY"  # the graph converts every flow to CNY
+_MONEY_SUFFIX = "_cny"
 
 
 @dataclass(frozen=True)
@@ -58,3 +67,25 @@ def _build(engine: Engine, as_of: date) -> GraphData:
         if isinstance(n, str) and n
     }
     return GraphData(as_of, edges, names)
+
+
+def edge_rows(edges: pd.DataFrame) -> list[dict[str, Any]]:
+    """Edges as the graph endpoint returns them: each `<flow>_cny` float as `<flow>` (decimal
+    string) and `<flow>_minor` (fen), counts as integers, missing numbers and dates as None."""
+    out = pd.DataFrame(index=edges.index)
+    for col in edges.columns:
+        values = edges[col]
+        if col.endswith(_MONEY_SUFFIX):
+            name = col[: -len(_MONEY_SUFFIX)]
+            minor = pd.Series(float_to_minor(values.to_numpy(dtype=np.float64), GRAPH_CURRENCY),
+                              index=edges.index)
+            out[name] = format_minor(minor, pd.Series(GRAPH_CURRENCY, index=edges.index)).to_numpy()
+            out[f"{name}_minor"] = minor
+        elif col.endswith("_count"):
+            out[col] = values.round().astype("int64")
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            out[col] = values.dt.date.astype(object).where(values.notna(), None)
+        else:
+            out[col] = values.astype(object).where(values.notna(), None)
+    out["currency"] = GRAPH_CURRENCY
+    return [{str(k): v for k, v in r.items()} for r in out.to_dict("records")]

@@ -3,75 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The score's one declared shape lives with the code that produces scores (scoring/), which the
+# command line shares; the API documents it from there.
+from scoring.score_shape import DECIMAL_PATTERN, PointOut, ReasonOut, RedFlagOut, ScoreOut
+
+__all__ = ["PointOut", "ReasonOut", "RedFlagOut", "ScoreOut"]
+
 # Largest id a path or query parameter may carry: database integers are 64-bit.
 MAX_ID = 2**62
-
-
-class PointOut(BaseModel):
-    feature: str
-    family: str
-    value: float | None
-    points: float
-
-
-class ReasonOut(BaseModel):
-    feature: str
-    points: float
-    text_zh: str
-    text_en: str
-
-
-class ScoreOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {
-                "firm_id": "91500000MA5U000001",
-                "as_of": "2024-12-31",
-                "model_version": "3",
-                "pd": 0.0213,
-                "score": 611.482913,
-                "score_display": 611,
-                "grade": "BBB",
-                "limit": "1250000.00",
-                "limit_minor": 125000000,
-                "currency": "CNY",
-                "base_points": 598.1,
-                "points": [{"feature": "verified_share", "family": "verification", "value": 0.82, "points": 9.7}],
-                "reasons": [
-                    {
-                        "feature": "days_beyond_terms",
-                        "points": -6.2,
-                        "text_zh": "平均逾期 34 天",
-                        "text_en": "Pays 34 days beyond terms on average",
-                    }
-                ],
-                "tier": 1,
-                "core_firms": ["91500000MA5U0000X2"],
-                "red_flags": [],
-            }
-        }
-    )
-
-    firm_id: str
-    as_of: date
-    model_version: str
-    pd: float = Field(description="Probability of default within 12 months")
-    score: float = Field(description="Full precision; base_points + sum(points) equals it within 1e-6")
-    score_display: int
-    grade: str
-    limit: str = Field(description="Suggested limit as a decimal string in `currency`")
-    limit_minor: int
-    currency: str
-    base_points: float
-    points: list[PointOut]
-    reasons: list[ReasonOut]
-    tier: int | None
-    core_firms: list[str]
-    red_flags: list[Any]
 
 
 class ProblemOut(BaseModel):
@@ -278,6 +221,58 @@ class GraphNodeOut(BaseModel):
     name: str | None
 
 
+Money = Annotated[str, Field(pattern=DECIMAL_PATTERN, description="Decimal string in `currency`")]
+Minor = Annotated[int, Field(description="The same amount in minor units (fen for CNY)")]
+
+
+class GraphEdgeOut(BaseModel):
+    """One seller → buyer relationship over the snapshot's window: its flows as money (a decimal
+    string and its minor units, never a float) and its verification."""
+
+    seller_id: str
+    buyer_id: str
+    first_trade: date | None
+    currency: str = Field(description="Currency of every amount of the edge (the graph's: CNY)")
+    invoiced: Money
+    invoiced_minor: Minor
+    invoice_count: int
+    credit_note: Money = Field(description="Red-letter reversals (negative)")
+    credit_note_minor: Minor
+    credit_note_count: int
+    ordered: Money
+    ordered_minor: Minor
+    order_count: int
+    shipped: Money
+    shipped_minor: Minor
+    shipment_count: int
+    paid: Money
+    paid_minor: Minor
+    payment_count: int
+    payment_days: float | None = Field(description="Days from invoice to payment, amount-weighted")
+    days_beyond_terms: float | None
+    verified: Money = Field(description="Invoiced amount matched by an order, a shipment and a payment")
+    verified_minor: Minor
+    verified_share: float
+    outstanding: Money = Field(description="Invoiced and not yet paid at the snapshot date")
+    outstanding_minor: Minor
+    overdue: Money = Field(description="Outstanding past its due date")
+    overdue_minor: Minor
+
+
+_EDGE_EXAMPLE = {
+    "seller_id": "91500000MA5U000001", "buyer_id": "91500000MA5U0000X2", "first_trade": "2023-02-14",
+    "currency": "CNY", "invoiced": "125149004.47", "invoiced_minor": 12514900447, "invoice_count": 212,
+    "credit_note": "-30000.00", "credit_note_minor": -3000000, "credit_note_count": 1,
+    "ordered": "126000000.00", "ordered_minor": 12600000000, "order_count": 40,
+    "shipped": "125149004.47", "shipped_minor": 12514900447, "shipment_count": 212,
+    "paid": "98000000.00", "paid_minor": 9800000000, "payment_count": 180,
+    "payment_days": 61.5, "days_beyond_terms": 1.5,
+    "verified": "110000000.00", "verified_minor": 11000000000, "verified_share": 0.879,
+    "outstanding": "27149004.47", "outstanding_minor": 2714900447,
+    "overdue": "300000.00", "overdue_minor": 30000000,
+}
+
+
 class GraphOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -287,8 +282,7 @@ class GraphOut(BaseModel):
                 "depth": 1,
                 "nodes": [{"firm_id": "91500000MA5U000001", "name": "Supplier A"},
                           {"firm_id": "91500000MA5U0000X2", "name": "Core Motor Co."}],
-                "edges": [{"seller_id": "91500000MA5U000001", "buyer_id": "91500000MA5U0000X2",
-                           "invoiced_cny": 1250000.0, "verified_cny": 1100000.0, "outstanding_cny": 300000.0}],
+                "edges": [_EDGE_EXAMPLE],
             }
         }
     )
@@ -297,5 +291,4 @@ class GraphOut(BaseModel):
     as_of: date
     depth: int
     nodes: list[GraphNodeOut]
-    edges: list[dict[str, Any]] = Field(description="One row per seller → buyer relationship: its flows "
-                                        "(invoiced, verified, paid, outstanding, overdue) in CNY")
+    edges: list[GraphEdgeOut] = Field(description="One row per seller → buyer relationship among the nodes")

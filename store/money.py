@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -266,6 +267,29 @@ def to_minor(
     )
 
 
+_INT64_LIMIT = 2.0**63
+
+
+def float_to_minor(amounts: npt.ArrayLike, currency: str) -> npt.NDArray[np.int64]:
+    """Amounts computed as binary floats in `currency` (the graph's flows, sums in CNY) as integer
+    minor units: the one place where a float amount becomes money again.
+
+    Rounded half to even. A flow adds up amounts that were exact minor units, so its float lies
+    within a tiny fraction of a unit from a whole number of them and every rule gives that number
+    back; a true half unit arises only from amounts converted from another currency (DESIGN.md §7
+    "Money"), and over many such sums half to even does not drift upwards as half up does. It is
+    also IEEE 754's rounding, numpy's `rint`, Python's `round` and `Decimal`'s default, so the
+    rule is the same whichever layer rounds. NaN, ±inf and amounts beyond int64 are refused.
+    """
+    digits = CURRENCY_DIGITS.get(currency)
+    if digits is None:
+        raise ValueError(f"not an ISO 4217 currency code: {currency!r}")
+    scaled = np.asarray(amounts, dtype=np.float64) * 10.0**digits
+    if not np.isfinite(scaled).all() or (np.abs(scaled) >= _INT64_LIMIT).any():
+        raise ValueError(f"amounts that are not finite {currency} values in int64 minor units")
+    return np.rint(scaled).astype(np.int64)
+
+
 def minor_to_decimal(minor: int, currency: str) -> Decimal:
     """An amount in minor units as an exact Decimal with the currency's digits ("1234.50")."""
     d = CURRENCY_DIGITS[currency]
@@ -286,7 +310,8 @@ def format_minor(minor: pd.Series, currency: pd.Series) -> pd.Series:
         bad = sorted(set(currency[present & (digits < 0)].astype(str)))
         raise ValueError(f"not ISO 4217 currency codes: {', '.join(bad)}")
     neg = values < 0
-    magnitude = pc.cast(pc.abs(pa.array(values)), pa.string())
+    # The digits of |value| from the text of the value: abs() has no int64 for -2**63.
+    magnitude = pc.utf8_ltrim(pc.cast(pa.array(values), pa.string()), "-")
     out = np.full(n, None, dtype=object)
     for d in np.unique(digits[present]):
         sel = np.flatnonzero(present & (digits == d))

@@ -8,7 +8,6 @@ loaders and graph functions as the features.
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Annotated, Any
 
@@ -17,20 +16,12 @@ from fastapi import APIRouter, Query
 
 from api.auth import forbidden
 from api.deps import GraphReaderDep, StateDep
+from api.graph_data import edge_rows
 from api.problems import Problem
 from api.schemas import PROBLEM_RESPONSES, GraphOut
 from store.feature_snapshots import firm_known, snapshot_dates
 
 router = APIRouter(tags=["graph"])
-
-
-def _clean(records: list[dict[Any, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for r in records:
-        out.append({str(k): (None if isinstance(v, float) and math.isnan(v) else
-                        v.isoformat() if hasattr(v, "isoformat") and not isinstance(v, str) else v)
-                    for k, v in r.items()})
-    return out
 
 
 @router.get("/v1/firms/{firm_id}/graph", response_model=GraphOut, responses=PROBLEM_RESPONSES,
@@ -63,5 +54,5 @@ async def firm_graph(
         "as_of": as_of.isoformat(),
         "depth": depth,
         "nodes": [{"firm_id": n, "name": names.get(str(n))} for n in nodes],
-        "edges": _clean(sub.to_dict("records")),
+        "edges": edge_rows(sub),
     }

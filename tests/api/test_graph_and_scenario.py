@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy import Engine
 from store.uscc import make_uscc
 
 BANK = make_uscc("91500000MB0000077")
+FLOWS = ("invoiced", "credit_note", "ordered", "shipped", "paid", "verified", "outstanding", "overdue")
 
 
 @dataclass
@@ -98,8 +100,37 @@ def test_graph_neighbourhood_admin_sees_depth_two(world: World) -> None:
         world.edges.loc[world.edges["buyer_id"] == world.core, "seller_id"])
     assert world.core in nodes and direct <= nodes and len(nodes) > len(direct)
     assert all(e["seller_id"] in nodes and e["buyer_id"] in nodes for e in body["edges"])
-    assert {"outstanding_cny", "verified_cny"} <= set(body["edges"][0])
     assert any(n["name"] for n in body["nodes"])
+    # Flows are money: a decimal string and integer fen, equal to the graph's float to the fen.
+    ref = world.edges.set_index(["seller_id", "buyer_id"])
+    for e in body["edges"]:
+        row = ref.loc[(e["seller_id"], e["buyer_id"])]
+        assert e["currency"] == "CNY" and not [k for k in e if k.endswith("_cny")]
+        for flow in FLOWS:
+            text, minor = e[flow], e[f"{flow}_minor"]
+            assert isinstance(text, str) and isinstance(minor, int)
+            assert Decimal(text) == Decimal(minor).scaleb(-2)
+            assert minor == round(row[f"{flow}_cny"] * 100)
+        assert isinstance(e["invoice_count"], int) and e["invoice_count"] == row["invoice_count"]
+    assert '"invoiced":"' in r.text
+
+
+def test_edge_rows_turn_float_flows_into_money() -> None:
+    from api.graph_data import edge_rows
+
+    edges = pd.DataFrame({
+        "seller_id": ["S1", "S2"], "buyer_id": ["B", "B"],
+        "first_trade": pd.to_datetime(["2024-01-05", None]),
+        "invoiced_cny": [125149004.47000001, 0.125], "invoice_count": [3.0, 1.0],
+        "overdue_cny": [-0.135, 0.0], "payment_days": [12.5, np.nan],
+    })
+    rows = edge_rows(edges)
+    assert rows[0] == {"seller_id": "S1", "buyer_id": "B", "first_trade": date(2024, 1, 5),
+                       "invoiced": "125149004.47", "invoiced_minor": 12514900447, "invoice_count": 3,
+                       "overdue": "-0.14", "overdue_minor": -14, "payment_days": 12.5, "currency": "CNY"}
+    # 0.125 CNY is exactly 12.5 fen: half to even gives 12; missing numbers and dates are None.
+    assert rows[1]["invoiced"] == "0.12" and rows[1]["invoiced_minor"] == 12
+    assert rows[1]["first_trade"] is None and rows[1]["payment_days"] is None
 
 
 def test_graph_bank_sees_only_edges_of_the_consented_firm(world: World) -> None:

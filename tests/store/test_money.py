@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from store.money import CURRENCY_DIGITS, format_minor, minor_to_decimal, to_minor
+from store.money import CURRENCY_DIGITS, float_to_minor, format_minor, minor_to_decimal, to_minor
 
 
 def _minor(values, currency="CNY", **kw):
@@ -109,3 +109,24 @@ def test_minor_to_decimal():
     assert str(minor_to_decimal(-5, "CNY")) == "-0.05"
     assert str(minor_to_decimal(7, "JPY")) == "7"
     assert str(minor_to_decimal(1, "KWD")) == "0.001"
+
+
+def test_format_minor_takes_every_int64() -> None:
+    extremes = pd.Series([-(2**63), 2**63 - 1])
+    text = format_minor(extremes, pd.Series(["CNY", "CNY"]))
+    assert text.tolist() == ["-92233720368547758.08", "92233720368547758.07"]
+    assert [str(minor_to_decimal(m, "CNY")) for m in extremes] == text.tolist()
+
+
+def test_float_to_minor_rounds_half_to_even_once() -> None:
+    # A float sum of fen amounts comes back to its fen; true halves go to the even neighbour.
+    got = float_to_minor([125149004.47000001, 0.125, 0.375, -0.125, 0.135, 0.0], "CNY")
+    assert got.dtype == np.int64
+    assert got.tolist() == [12514900447, 12, 38, -12, 14, 0]
+    assert float_to_minor([2.5, 3.5], "JPY").tolist() == [2, 4]
+    assert float_to_minor([0.0005], "KWD").tolist() == [0]
+    for bad in ([float("nan")], [float("inf")], [1e17]):
+        with pytest.raises(ValueError, match="not finite"):
+            float_to_minor(bad, "CNY")
+    with pytest.raises(ValueError, match="ISO 4217"):
+        float_to_minor([1.0], "ZZZ")
