@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 
 from scoring import batch as batch_score
 from scoring import score_json
+from training.settings import TrainingSettings
 from training.train import TrainOutcome
 
 
@@ -127,7 +129,6 @@ def test_score_all_stores_and_score_one_reads(tmp_path: Path, sqlite_url: str, s
     from store.feature_snapshots import save_snapshot
     from store.scores import get_score
     from training import registry
-    from training.settings import TrainingSettings
 
     # Its own MLflow store: the registry tests count versions in the session-wide one.
     mlflow_settings = TrainingSettings(
@@ -166,6 +167,8 @@ def test_score_all_stores_and_score_one_reads(tmp_path: Path, sqlite_url: str, s
     assert sum(p.points for p in again.response.points) + again.response.base_points == pytest.approx(
         again.response.score, abs=1e-6
     )
+    _cli_prints_the_same_shape(tmp_path, mlflow_settings, firm, day, again.response.model_dump_json(),
+                               monkeypatch)
     assert len(pd.read_csv(tmp_path / "s.csv")) == len(stored_rows)
 
     # A run that fails after some chunks were scored leaves the stored set as it was.
@@ -189,6 +192,34 @@ def test_score_all_stores_and_score_one_reads(tmp_path: Path, sqlite_url: str, s
     with engine.connect() as conn:
         n = conn.exec_driver_sql("select count(*) from scores").scalar_one()
     assert n == len(stored_rows)
+
+
+def _cli_prints_the_same_shape(tmp_path: Path, settings: TrainingSettings, firm: str, day: date,
+                               body: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`chaincredit score FIRM_ID --json` prints the API's body (indented); without --json, the
+    limit as exact money."""
+    from typer.testing import CliRunner
+
+    from api.cli import build_app
+    from store.settings import get_store_settings
+    from training.settings import get_training_settings
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cc.db'}")
+    for name, value in settings.model_dump(exclude_none=True).items():
+        monkeypatch.setenv(name.upper(), str(value))
+    get_store_settings.cache_clear()
+    get_training_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        printed = runner.invoke(build_app(), ["score", firm, "--as-of", day.isoformat(), "--json"])
+        assert printed.exit_code == 0, printed.output
+        assert json.loads(printed.output) == json.loads(body)
+        shown = runner.invoke(build_app(), ["score", firm, "--as-of", day.isoformat()])
+        limit = json.loads(body)["limit"]
+        assert shown.exit_code == 0 and f"limit {Decimal(limit):,} CNY" in shown.output
+    finally:
+        get_store_settings.cache_clear()
+        get_training_settings.cache_clear()
 
 
 def test_json_text_of_numbers_and_categories() -> None:
