@@ -259,7 +259,7 @@ class GraphEdgeOut(BaseModel):
     overdue_minor: Minor
 
 
-_EDGE_EXAMPLE = {
+_EDGE_EXAMPLE: dict[str, Any] = {
     "seller_id": "91500000MA5U000001", "buyer_id": "91500000MA5U0000X2", "first_trade": "2023-02-14",
     "currency": "CNY", "invoiced": "125149004.47", "invoiced_minor": 12514900447, "invoice_count": 212,
     "credit_note": "-30000.00", "credit_note_minor": -3000000, "credit_note_count": 1,
