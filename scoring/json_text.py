@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-import pydantic_core
+from pydantic import TypeAdapter
 
 # 64-bit offsets: a block's points text passes 2 GiB (the limit of Arrow's `string`) near
 # 400k rows of 60 features.
@@ -29,6 +29,9 @@ TEXT = pa.large_string()
 # Characters a JSON string must escape (RE2 syntax): the quote, the backslash, controls.
 _ESCAPED = r'["\\\x00-\x1f]'
 _WHOLE_BELOW = 1e16  # pydantic's decimal notation ends here; int64 holds every whole float below
+# pydantic's own serialisers of a string and of floats (NaN and ±inf as null, as in ScoreOut).
+_STRING = TypeAdapter(str)
+_FLOATS = TypeAdapter(list[float])
 
 
 def lit(text: str) -> pa.Scalar:
@@ -40,12 +43,11 @@ NULL = lit("null")
 
 def quoted(text: str) -> str:
     """`text` as the inside of a JSON string, escaped as pydantic escapes it (UTF-8 kept)."""
-    return pydantic_core.to_json(text).decode()[1:-1]
+    return _STRING.dump_json(text).decode()[1:-1]
 
 
 def _pydantic_numbers(values: npt.NDArray[np.float64]) -> pa.Array:
-    return pa.array(pydantic_core.to_json(values.tolist(), inf_nan_mode="null").decode()[1:-1].split(","),
-                    type=TEXT)
+    return pa.array(_FLOATS.dump_json(values.tolist()).decode()[1:-1].split(","), type=TEXT)
 
 
 def number_text(values: npt.ArrayLike, decimals: int | None = None) -> pa.Array:
@@ -99,7 +101,7 @@ def string_text(values: pa.Array | pa.ChunkedArray | Sequence[Any]) -> pa.Array:
     escape = pc.match_substring_regex(arr, _ESCAPED)
     if pc.any(escape).as_py():
         rows = np.flatnonzero(escape.fill_null(False).to_numpy(zero_copy_only=False))
-        fixed = [pydantic_core.to_json(s).decode() for s in arr.take(pa.array(rows)).to_pylist()]
+        fixed = [_STRING.dump_json(s).decode() for s in arr.take(pa.array(rows)).to_pylist()]
         mask = np.zeros(len(arr), dtype=bool)
         mask[rows] = True
         text = pc.replace_with_mask(text, pa.array(mask), pa.array(fixed, type=TEXT))
