@@ -60,15 +60,22 @@ def number_text(values: npt.ArrayLike, decimals: int | None = None) -> pa.Array:
     a = np.abs(v)
     negative_zero = (v == 0) & np.signbit(v)
     whole = finite & (a < _WHOLE_BELOW) & (v == np.floor(v)) & ~negative_zero
-    odd = ~whole & (((a >= 1e-6) & (a < 1e-5)) | ((a >= 1e10) & (a < _WHOLE_BELOW)) | negative_zero)
-    rest = ~whole & ~odd
+    odd = finite & ~whole & (((a >= 1e-6) & (a < 1e-5)) | ((a >= 1e10) & (a < _WHOLE_BELOW)) | negative_zero)
+    rest = finite & ~whole & ~odd
+    # Missing values (written as nulls) join the larger part: a column is mostly one part.
+    if whole.sum() > rest.sum():
+        whole |= ~finite
+    else:
+        rest |= ~finite
     parts: list[tuple[npt.NDArray[np.bool_], pa.Array]] = []
     if rest.any():
         r = v if rest.all() else v[rest]
         parts.append((rest, pc.cast(pa.array(r, mask=~np.isfinite(r)), TEXT)))
     if whole.any():
-        w = (v if whole.all() else v[whole]).astype(np.int64)
-        parts.append((whole, pc.binary_join_element_wise(pc.cast(pa.array(w), TEXT), lit(".0"), lit(""))))
+        w = v if whole.all() else v[whole]
+        ok = np.isfinite(w)
+        ints = pa.array(np.where(ok, w, 0).astype(np.int64), mask=~ok)
+        parts.append((whole, pc.binary_join_element_wise(pc.cast(ints, TEXT), lit(".0"), lit(""))))
     if odd.any():
         parts.append((odd, _pydantic_numbers(v[odd])))
     if not parts:
