@@ -66,7 +66,7 @@ def _no_cycle_collection() -> Iterator[None]:
     """Pause the cyclic garbage collector while pydantic builds a few objects per row.
 
     They hold no reference cycles, but their number alone triggers full collections, each of
-    which walks the whole heap of a worker: five times the cost of building them."""
+    which walks the whole heap of a worker: several times the cost of building them."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -85,12 +85,15 @@ def _facts(extras: Sequence[str | None]) -> list[SnapshotFacts]:
     # Some row is not in the declared shape: read row by row, and show no facts for those rows,
     # as scoring.score_shape.snapshot_facts does for one firm.
     out = []
+    bad: list[ValidationError] = []
     for text in texts:
         try:
             out.append(SnapshotFacts.model_validate_json(text))
         except ValidationError as exc:
-            log.warning("snapshot extras not shown: %s", exc.errors(include_url=False, include_input=False))
+            bad.append(exc)
             out.append(SnapshotFacts())
+    log.warning("snapshot extras of %d of %d firms not shown, e.g.: %s", len(bad), len(texts),
+                bad[0].errors(include_url=False, include_input=False) if bad else None)
     return out
 
 
