@@ -92,8 +92,9 @@ def _facts(extras: Sequence[str | None]) -> list[SnapshotFacts]:
         except ValidationError as exc:
             bad.append(exc)
             out.append(SnapshotFacts())
-    log.warning("snapshot extras of %d of %d firms not shown, e.g.: %s", len(bad), len(texts),
-                bad[0].errors(include_url=False, include_input=False) if bad else None)
+    if bad:
+        log.warning("snapshot extras of %d of %d firms not shown, e.g.: %s", len(bad), len(texts),
+                    bad[0].errors(include_url=False, include_input=False))
     return out
 
 
