@@ -29,9 +29,6 @@ from store.pointintime import as_date
 
 log = logging.getLogger("chaincredit.scoring")
 
-# The stored columns a body is made of (as store.scores keeps them).
-ROW_COLUMNS = ("firm_id", "as_of", "model_version", "pd", "score", "grade", "limit_minor", "currency",
-               "base_points", "points", "reasons")
 _FACTS = TypeAdapter(list[SnapshotFacts])
 _REASONS = TypeAdapter(list[ReasonOut])
 # Between two rows of a dumped list of SnapshotFacts. A quote inside a JSON string is escaped, so
@@ -109,8 +106,8 @@ def facts_text(extras: Sequence[str | None]) -> pa.Array:
 
 
 def render_bodies(rows: pd.DataFrame, extras: Sequence[str | None]) -> list[bytes]:
-    """The JSON response body of every row of stored scores (`ROW_COLUMNS`, points and reasons as
-    JSON text) with its snapshot's extras JSON (None: none stored), in order."""
+    """The JSON response body of every row of stored scores (store.scores.SERVED_COLUMNS, points
+    and reasons as JSON text) with its snapshot's extras JSON (None: none stored), in order."""
     if rows.empty:
         return []
     score = rows["score"].to_numpy(dtype=np.float64)

@@ -18,9 +18,9 @@ from pydantic import TypeAdapter
 
 from scoring.json_text import number_text, string_text
 from scoring.score_json import points_json, reasons_json
-from scoring.score_render import ROW_COLUMNS, render_bodies
+from scoring.score_render import render_bodies
 from scoring.score_shape import MAX_REASONS, PointOut, ReasonOut, ScoreOut, score_out
-from store.scores import StoredScore
+from store.scores import SERVED_COLUMNS, StoredScore
 
 POINTS = TypeAdapter(list[PointOut])
 REASONS = TypeAdapter(list[ReasonOut])
@@ -82,7 +82,7 @@ def _frame(rows: list[tuple[StoredScore, str | None]]) -> pd.DataFrame:
         [(s.firm_id, s.as_of, s.model_version, s.pd, s.score, s.grade, s.limit_minor, s.currency,
           s.base_points, POINTS.dump_json(POINTS.validate_python(s.points)).decode(),
           REASONS.dump_json(REASONS.validate_python(s.reasons)).decode()) for s, _ in rows],
-        columns=list(ROW_COLUMNS),
+        columns=list(SERVED_COLUMNS),
     )
 
 

@@ -31,7 +31,7 @@ DAY, LATER = date(2024, 1, 31), date(2024, 2, 29)
 
 def _scores(firms: list[str], score: float) -> pd.DataFrame:
     return pd.DataFrame({
-        "firm_id": firms, "pd": 0.1, "score": score, "grade": "B", "limit": 10.5, "base_points": score - 1,
+        "firm_id": firms, "pd": 0.1, "score": score, "grade": "B", "limit_minor": 1050, "base_points": score - 1,
         "points": [json.dumps([{"feature": "a", "points": 1.0}])] * len(firms),
         "reasons": [json.dumps([{"feature": "a", "points": -1.0}])] * len(firms),
     })

@@ -115,7 +115,7 @@ def _upload() -> Any:
 
 
 def _score_frame() -> pd.DataFrame:
-    return pd.DataFrame({"firm_id": ["F1"], "pd": [0.1], "score": [600.0], "grade": ["B"], "limit": [1.0],
+    return pd.DataFrame({"firm_id": ["F1"], "pd": [0.1], "score": [600.0], "grade": ["B"], "limit_minor": [100],
                          "base_points": [590.0], "points": ["[]"], "reasons": ["[]"]})
 
 
