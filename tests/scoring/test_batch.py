@@ -167,7 +167,7 @@ def test_score_all_stores_and_score_one_reads(tmp_path: Path, sqlite_url: str, s
     assert sum(p.points for p in again.response.points) + again.response.base_points == pytest.approx(
         again.response.score, abs=1e-6
     )
-    _cli_prints_the_same_shape(tmp_path, mlflow_settings, firm, day, again.response.model_dump_json(),
+    _cli_prints_the_same_shape(sqlite_url, mlflow_settings, firm, day, again.response.model_dump_json(),
                                monkeypatch)
     assert len(pd.read_csv(tmp_path / "s.csv")) == len(stored_rows)
 
@@ -194,7 +194,7 @@ def test_score_all_stores_and_score_one_reads(tmp_path: Path, sqlite_url: str, s
     assert n == len(stored_rows)
 
 
-def _cli_prints_the_same_shape(tmp_path: Path, settings: TrainingSettings, firm: str, day: date,
+def _cli_prints_the_same_shape(database_url: str, settings: TrainingSettings, firm: str, day: date,
                                body: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """`chaincredit score FIRM_ID --json` prints the API's body (indented); without --json, the
     limit as exact money."""
@@ -204,7 +204,7 @@ def _cli_prints_the_same_shape(tmp_path: Path, settings: TrainingSettings, firm:
     from store.settings import get_store_settings
     from training.settings import get_training_settings
 
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cc.db'}")
+    monkeypatch.setenv("DATABASE_URL", database_url)
     for name, value in settings.model_dump(exclude_none=True).items():
         monkeypatch.setenv(name.upper(), str(value))
     get_store_settings.cache_clear()
