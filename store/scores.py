@@ -103,12 +103,28 @@ class ScoreWriter:
         }
         keys = list(cols)
         n = len(frame)
+        if self._conn.dialect.name == "postgresql":
+            self._copy(keys, cols, fixed)
+            self.rows += n
+            return n
         for start in range(0, n, _CHUNK):
             stop = min(start + _CHUNK, n)
             values = zip(*(cols[k][start:stop] for k in keys), strict=True)
             self._conn.execute(insert(scores), [dict(zip(keys, v, strict=True), **fixed) for v in values])
         self.rows += n
         return n
+
+    def _copy(self, keys: list[str], cols: dict[str, list[Any]], fixed: dict[str, Any]) -> None:
+        """COPY the chunk into `scores` inside the writer's transaction (PostgreSQL)."""
+        assert self._conn is not None
+        raw = self._conn.connection.driver_connection
+        assert raw is not None
+        names = keys + list(fixed)
+        consts = list(fixed.values())
+        sql = f"COPY scores ({', '.join(names)}) FROM STDIN"
+        with raw.cursor() as cur, cur.copy(sql) as cp:
+            for values in zip(*(cols[k] for k in keys), strict=True):
+                cp.write_row((*values, *consts))
 
     def __exit__(
         self,
