@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-ALL = ("ingest", "simulate", "graph", "train", "serve")
+ALL = ("ingest", "simulate", "graph", "train", "serve", "spark")
 
 
 def main(argv: list[str]) -> int:
