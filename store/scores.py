@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text
+from sqlalchemy import exc as sa_exc
 
 from store.feature_snapshots import SnapshotError
 from store.pointintime import as_date as _as_date
@@ -122,9 +123,14 @@ class ScoreWriter:
         names = keys + list(fixed)
         consts = list(fixed.values())
         sql = f"COPY scores ({', '.join(names)}) FROM STDIN"
-        with raw.cursor() as cur, cur.copy(sql) as cp:
-            for values in zip(*(cols[k] for k in keys), strict=True):
-                cp.write_row((*values, *consts))
+        import psycopg
+
+        try:
+            with raw.cursor() as cur, cur.copy(sql) as cp:
+                for values in zip(*(cols[k] for k in keys), strict=True):
+                    cp.write_row((*values, *consts))
+        except psycopg.Error as exc:  # as SQLAlchemy would raise it (IntegrityError for a key)
+            raise sa_exc.DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
 
     def __exit__(
         self,
