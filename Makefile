@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 lint: venv
-	$(BIN)/ruff check api common graph models scoring training store tests bench
+	$(BIN)/ruff check api common graph models scoring training store spark tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

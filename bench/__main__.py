@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-ALL = ("ingest", "simulate", "graph", "train", "serve", "preload")
+ALL = ("ingest", "simulate", "graph", "train", "serve", "preload", "spark")
 
 
 def main(argv: list[str]) -> int:

@@ -44,8 +44,11 @@ AS_OF = date(2024, 12, 31)
 
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> pd.Series:
-    arr = pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), width, "0")
-    return pd.Series(pd.array(pc.binary_join_element_wise(pa.scalar(prefix), arr, ""), dtype="str"))
+    # 64-bit offsets: 5M firms' ids across 50M documents pass the 2 GiB of a 32-bit string array
+    arr = pc.utf8_lpad(pc.cast(pa.array(numbers), pa.large_string()), width, "0")
+    joined = pc.binary_join_element_wise(pa.scalar(prefix, pa.large_string()), arr,
+                                         pa.scalar("", pa.large_string()))
+    return pd.Series(pd.array(joined, dtype="str"))
 
 
 def _dates(days: np.ndarray) -> np.ndarray:

@@ -36,15 +36,24 @@ def _wmean(key: I64, values: F64, weights: F64, n: int) -> F64:
     return _ratio(v, w, np.nan)
 
 
-def largest_core_customer(s: I64, b: I64, amount: F64, is_core: np.ndarray, n: int) -> I64:
-    """Per firm, the core buyer it invoiced most (ties: lowest code); -1 when none."""
+def largest_core_customer(s: I64, b: I64, amount: F64, is_core: np.ndarray, n: int,
+                          nodes: pd.Index | None = None) -> I64:
+    """Per firm, the core buyer it invoiced most (ties: the smallest firm id, as the reference
+    and the Spark engine break them; by code when `nodes` is not given); -1 when none."""
     m = is_core[b] & (amount > 0) & (s != b)
     target = np.full(n, -1, dtype=np.int64)
     if m.any():
         order = np.lexsort((b[m], -amount[m], s[m]))
-        ss, bb = s[m][order], b[m][order]
+        ss, bb, aa = s[m][order], b[m][order], amount[m][order]
         first = np.r_[True, ss[1:] != ss[:-1]]
         target[ss[first]] = bb[first]
+        best = np.maximum.accumulate(np.where(first, np.arange(ss.size), 0))  # group's first row
+        tied = ~first & (aa == aa[best])
+        if nodes is not None and tied.any():
+            for g in np.unique(best[tied]).tolist():
+                rows = np.flatnonzero((best == g) & (aa == aa[g]))
+                ids = nodes.take(bb[rows]).astype(str)
+                target[ss[g]] = bb[rows[int(np.argmin(ids.to_numpy(dtype=object)))]]
     return target
 
 
@@ -110,7 +119,7 @@ def compute(a: Analysis, progress: Progress | None = None) -> pd.DataFrame:
     verified_sales = np.bincount(s, weights=ver_amt, minlength=n)
     buffer = np.where(np.nan_to_num(prep.equity) > 0, prep.equity, verified_sales)
     w = impact_matrix(s, b, et["outstanding_cny"].to_numpy(), buffer, n)
-    target = largest_core_customer(s, b, inv_amt, prep.is_core, n)
+    target = largest_core_customer(s, b, inv_amt, prep.is_core, n, prep.nodes)
     out["net_debtrank_exposure"] = exposure_to(w, target, p.feature_debtrank_steps)
 
     ev = prep.events

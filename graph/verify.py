@@ -124,7 +124,7 @@ def verify(
     del ref_sum, p_target, cited, pay_in, inv_iid, s, b
     alloc, fifo_day = _allocate(pair, day, remaining, pays["pc"][free], pays["day"][free],
                                 p_amt[free], len(prep.pair_keys), rel, abs_cny, by_pair_day)
-    allocated = ref_paid + alloc
+    allocated = settle(amount_due, ref_paid + alloc)
     full = (amount_due > 0) & within(amount_due, allocated, rel, abs_cny)
     by_ref = (amount_due > 0) & within(amount_due, ref_paid, rel, abs_cny)
     paid_day = np.where(by_ref, ref_last, np.where(full, np.maximum(fifo_day, ref_last), NAT_DAY))
@@ -165,10 +165,14 @@ def _allocate(
     """Oldest-first allocation per pair; returns the amount allocated to each invoice and the
     day of the payment that completed it (NAT_DAY when not completed).
 
-    `io` is the invoices' stable (pair, day) order when the caller has it. Payment amounts are
-    never negative, so the running total of all payments in (pair, day) order rises
-    monotonically across pairs too: the payment completing an invoice is one sorted search
-    for (pair's running total before it + the invoice's cumulative due less tolerance).
+    `io` is the invoices' stable (pair, day) order when the caller has it. Running totals are
+    kept in whole fen (int64), so they are exact: a float running total over every pair would
+    leave each pair's sums off by the rounding of all the pairs before it (phantom open amounts
+    of 1e-10 CNY), and an exact one gives the same answer whatever order a distributed engine
+    adds in. Payment amounts are never negative, so the running total of all payments in (pair,
+    day) order rises monotonically across pairs too: the payment completing an invoice is one
+    sorted search for (pair's running total before it + the invoice's cumulative due less
+    tolerance).
     """
     ni, npay = i_pair.size, p_pair.size
     alloc = np.zeros(ni)
@@ -179,26 +183,26 @@ def _allocate(
     if io is None:
         io = pair_day_order(ic, i_day)
     ic_s = ic[io]
-    due_s = due[io]
-    cum_i = np.cumsum(due_s)
+    due_f = fen(due[io])
+    cum_i = np.cumsum(due_f)
     grp_start = np.flatnonzero(np.r_[True, ic_s[1:] != ic_s[:-1]])
     grp_len = np.diff(np.r_[grp_start, ni])
-    start_i = np.repeat(np.r_[0.0, cum_i][grp_start], grp_len)
-    c_incl = cum_i - start_i
-    del cum_i, start_i
-    c_prev = c_incl - due_s
-    total_paid = np.bincount(pc, weights=p_amt, minlength=n_pairs)
-    alloc[io] = np.clip(total_paid[ic_s] - c_prev, 0.0, due_s)
+    c_incl = cum_i - np.repeat(np.r_[0, cum_i][grp_start], grp_len)
+    del cum_i
+    c_prev = c_incl - due_f
+    # float sums of whole fen are exact below 2**53 fen (90 trillion CNY per pair)
+    total_paid = np.bincount(pc, weights=fen(p_amt), minlength=n_pairs).astype(np.int64)
+    alloc[io] = np.clip(total_paid[ic_s] - c_prev, 0, due_f) / 100.0
     del c_prev
 
-    threshold = c_incl - np.maximum(rel * due_s, abs_cny)  # completed within tolerance
-    del c_incl, due_s
+    threshold = c_incl - tolerance_fen(due_f, rel, abs_cny)  # completed within tolerance
+    del c_incl, due_f
     po = pair_day_order(pc, p_day)
     pc_s = pc[po]
-    cum_p = np.cumsum(p_amt[po])
+    cum_p = np.cumsum(fen(p_amt[po]))
     # per pair: where its payments begin and end in po order, and the running total before it
     p_first = np.searchsorted(pc_s, ic_s, side="left")
-    threshold += np.where(p_first > 0, cum_p[np.maximum(p_first - 1, 0)], 0.0)
+    threshold += np.where(p_first > 0, cum_p[np.maximum(p_first - 1, 0)], 0)
     j = np.maximum(np.searchsorted(cum_p, threshold, side="left"), p_first)
     del threshold, p_first, cum_p
     ok = j < np.searchsorted(pc_s, ic_s, side="right")
@@ -207,6 +211,25 @@ def _allocate(
     got[ok] = p_day[po[j[ok]]]
     done_day[io] = got
     return alloc, done_day
+
+
+def fen(cny: F64) -> I64:
+    """CNY amounts as whole fen (half to even), the unit allocation adds up in."""
+    return np.rint(np.asarray(cny, dtype=np.float64) * 100.0).astype(np.int64)
+
+
+def tolerance_fen(due_fen: I64, rel: float, abs_cny: float) -> I64:
+    """The matching tolerance of an amount due, in whole fen (rounded down)."""
+    return np.floor(np.maximum(rel * due_fen.astype(np.float64), abs_cny * 100.0)).astype(np.int64)
+
+
+def settle(amount_due: F64, allocated: F64) -> F64:
+    """`allocated`, or exactly `amount_due` where the two are within half a fen: what is left of
+    an invoice below half a fen is rounding, not an open receivable."""
+    return np.where(np.abs(amount_due - allocated) < HALF_FEN, amount_due, allocated)
+
+
+HALF_FEN = 0.005
 
 
 def verify_invoices(prep: Prepared, ver: Verification) -> pd.DataFrame:

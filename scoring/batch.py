@@ -67,6 +67,12 @@ def _score_chunk(model: Any, X: pd.DataFrame, top_n: int) -> pd.DataFrame:
     )
 
 
+def score_chunk(model: Any, X: pd.DataFrame, top_n: int = 4) -> pd.DataFrame:
+    """One chunk of firms scored with points and reasons: what every engine scores a chunk
+    with (the Spark engine runs it on its executors), so a score is the same wherever."""
+    return _score_chunk(model, X, top_n)
+
+
 def _workers(requested: int | None) -> int:
     if requested is not None:
         return max(1, requested)

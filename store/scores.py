@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text
+from sqlalchemy import exc as sa_exc
 
 from store.feature_snapshots import SnapshotError
 from store.pointintime import as_date as _as_date
@@ -110,12 +111,33 @@ class ScoreWriter:
         }
         keys = list(cols)
         n = len(frame)
+        if self._conn.dialect.name == "postgresql":
+            self._copy(keys, cols, fixed)
+            self.rows += n
+            return n
         for start in range(0, n, _CHUNK):
             stop = min(start + _CHUNK, n)
             values = zip(*(cols[k][start:stop] for k in keys), strict=True)
             self._conn.execute(insert(scores), [dict(zip(keys, v, strict=True), **fixed) for v in values])
         self.rows += n
         return n
+
+    def _copy(self, keys: list[str], cols: dict[str, list[Any]], fixed: dict[str, Any]) -> None:
+        """COPY the chunk into `scores` inside the writer's transaction (PostgreSQL)."""
+        assert self._conn is not None
+        raw = self._conn.connection.driver_connection
+        assert raw is not None
+        names = keys + list(fixed)
+        consts = list(fixed.values())
+        sql = f"COPY scores ({', '.join(names)}) FROM STDIN"
+        import psycopg
+
+        try:
+            with raw.cursor() as cur, cur.copy(sql) as cp:
+                for values in zip(*(cols[k] for k in keys), strict=True):
+                    cp.write_row((*values, *consts))
+        except psycopg.Error as exc:  # as SQLAlchemy would raise it (IntegrityError for a key)
+            raise sa_exc.DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
 
     def __exit__(
         self,

@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNTIME_PACKAGES = ("api", "common", "graph", "models", "scoring", "store", "training")
+RUNTIME_PACKAGES = ("api", "common", "graph", "models", "scoring", "spark", "store", "training")
 # distribution name -> the import names it provides
 IMPORT_NAMES = {
     "scikit-learn": {"sklearn"},
@@ -21,7 +21,9 @@ IMPORT_NAMES = {
 }
 # declared but reached only through another library, on purpose
 INDIRECT: dict[str, str] = {}
-OPTIONAL_IMPORTS = {"redis"}  # the `redis` extra, imported only when REDIS_URL is set
+# the `redis` extra, imported only when REDIS_URL is set; the `spark` extra, imported only by
+# spark/ (which only `--engine spark` and export/import load)
+OPTIONAL_IMPORTS = {"redis", "pyspark"}
 
 
 def _declared(extra: str | None = None) -> set[str]:
@@ -63,3 +65,4 @@ def test_declared_runtime_dependencies_are_used() -> None:
 
 def test_optional_imports_have_their_extra() -> None:
     assert "redis" in _declared("redis")
+    assert "pyspark" in _declared("spark")

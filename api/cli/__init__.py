@@ -16,6 +16,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "train",
     "promote",
     "score",
+    "export",
+    "import_scores",
     "keys",
     "serve",
     "demo",

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from api.cli.spark_options import Engine, need_paths, spark_missing
+
 if TYPE_CHECKING:
     from scoring.batch import OneScore
 
@@ -51,12 +53,22 @@ def register(app: typer.Typer) -> None:
             typer.Option("--as-of", formats=["%Y-%m-%d"], help="Snapshot date (default: latest)."),
         ] = None,
         out: Annotated[
-            Path | None, typer.Option("--out", help="Also write the scores to FILE (.csv/.parquet).")
+            Path | None, typer.Option("--out", help="Also write the scores to FILE (.csv/.parquet); with "
+                                       "--engine spark, the folder for them (default: --input).")
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+        engine_name: Annotated[Engine, typer.Option(
+            "--engine", help="local: the stored snapshot; spark: a Spark feature snapshot "
+            "(--input) to Parquet (--out), then `chaincredit import-scores`.")] = Engine.local,
+        input_dir: Annotated[Path | None, typer.Option(
+            "--input", help="Folder written by `features --engine spark`.")] = None,
+        master: Annotated[str | None, typer.Option(help="Spark master URL (--engine spark).")] = None,
     ) -> None:
         """Score with the champion: `--all` stores every firm's score (and writes FILE);
-        FIRM_ID prints one explained score."""
+        FIRM_ID prints one explained score; `--engine spark` scores a Spark snapshot."""
+        if engine_name is Engine.spark:
+            _spark_scores(input_dir, out or input_dir, master, as_json)
+            return
         from store.db import make_engine
 
         if all_firms == (firm_id is not None):
@@ -86,3 +98,25 @@ def register(app: typer.Typer) -> None:
         except (ValueError, LookupError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
+
+
+def _spark_scores(input_dir: Path | None, out: Path | None, master: str | None, as_json: bool) -> None:
+    features, dest = need_paths(Engine.spark, input_dir, out)
+    spark_missing()
+    from scoring.batch import score_chunk
+    from spark.score import run_scores
+    from spark.session import session
+    from training.registry import load_champion
+
+    try:
+        champion = load_champion()
+        with session(master) as spark:
+            res = run_scores(spark, features, dest, champion.model, champion.version, score_chunk)
+    except (ValueError, LookupError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    result = {"as_of": str(res.as_of), "model_version": res.model_version, "firms": res.firms,
+              "out": str(res.out)}
+    typer.echo(json.dumps(result) if as_json else
+               f"scored {res.firms:,} firms as of {res.as_of} with model version "
+               f"{res.model_version} on Spark; wrote {res.out}/scores")
