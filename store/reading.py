@@ -15,8 +15,11 @@ import numpy as np
 import pandas as pd
 
 from common.progress import Progress, report
-from store.errors import RowError, StoreError
-from store.parsers.tabular import RawTable, read_csv, read_json, read_parquet, records_to_raw
+from store.errors import MoreErrors, RowError, StoreError, limit_errors
+from store.parsers.csv_reader import read_csv
+from store.parsers.json_reader import read_json, records_to_raw
+from store.parsers.parquet_reader import read_parquet
+from store.parsers.tabular import RawTable
 from store.records import INVOICES, KINDS, RecordKind, UnknownKindError, kind_named
 from store.validate import validate_frame, validate_in_chunks
 
@@ -54,6 +57,9 @@ class ParsedUpload:
     content_hash: str
     source: str
     format: str = field(default="")
+    # XML invoices: per role, how many documents had each identifier business term ("found")
+    # and which one named the party ("used"), e.g. {"buyer": {"used": {"BT-48": 3}, ...}}
+    identifiers: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -107,16 +113,19 @@ def _kind_from_filename(filename: str | None) -> RecordKind | None:
 
 def _validated(kind: RecordKind, table: RawTable) -> tuple[pd.DataFrame, list[RowError]]:
     if table.errors and table.frame.empty:
-        return _empty_frame(kind), list(table.errors)
+        return _empty_frame(kind), limit_errors(table.errors)
     frame, errors = validate_in_chunks(kind, table.frame, table.rows)
     return frame, _merge(table.errors, errors)
 
 
 def _merge(first: list[RowError], second: list[RowError]) -> list[RowError]:
-    """Both lists, without a second message for a (row, field) the first already reported."""
+    """Both lists, without a second message for a (row, field) the first already reported,
+    in row order, the first ERRORS_LISTED listed and the rest counted (store.errors)."""
     seen = {(e.row, e.field) for e in first}
-    merged = list(first) + [e for e in second if (e.row, e.field) not in seen]
-    return sorted(merged, key=lambda e: e.row)
+    merged = list(first) + [
+        e for e in second if isinstance(e, MoreErrors) or (e.row, e.field) not in seen
+    ]
+    return limit_errors(merged)
 
 
 def _empty_frame(kind: RecordKind) -> pd.DataFrame:
@@ -124,26 +133,43 @@ def _empty_frame(kind: RecordKind) -> pd.DataFrame:
     return frame
 
 
-def _read_xml(documents: Sequence[bytes]) -> tuple[pd.DataFrame, list[RowError]]:
-    """XML invoices, one row each (row = the document's number in the upload)."""
+def _tally(found: dict[str, dict[str, dict[str, int]]], parties: dict[str, dict[str, object]]
+           ) -> None:
+    for role, info in parties.items():
+        counts = found.setdefault(role, {"used": {}, "found": {}})
+        used = info.get("used")
+        if isinstance(used, str):
+            counts["used"][used] = counts["used"].get(used, 0) + 1
+        terms = info.get("found")
+        for term in terms if isinstance(terms, list) else []:
+            counts["found"][term] = counts["found"].get(term, 0) + 1
+
+
+def _read_xml(
+    documents: Sequence[bytes],
+) -> tuple[pd.DataFrame, list[RowError], dict[str, dict[str, dict[str, int]]]]:
+    """XML invoices, one row each (row = the document's number in the upload), and the tally of
+    the party identifiers they used."""
     from store.parsers.xml_invoice import parse_invoice_xml
 
     records: list[dict[str, object]] = []
     rows: list[int] = []
     errors: list[RowError] = []
+    identifiers: dict[str, dict[str, dict[str, int]]] = {}
     for i, data in enumerate(documents, start=1):
         parsed = parse_invoice_xml(data, row=i)
         errors.extend(parsed.errors)
+        _tally(identifiers, parsed.parties)
         if parsed.record is not None:
             records.append(dict(parsed.record))
             rows.append(i)
     if not records:
-        return _empty_frame(INVOICES), sorted(errors, key=lambda e: e.row)
+        return _empty_frame(INVOICES), limit_errors(errors), identifiers
     table = records_to_raw(INVOICES, records, rows=np.asarray(rows, dtype=np.int64))
     if table.errors and table.frame.empty:
-        return _empty_frame(INVOICES), _merge(errors, table.errors)
+        return _empty_frame(INVOICES), _merge(errors, table.errors), identifiers
     frame, checked = validate_frame(INVOICES, table.frame, table.rows)
-    return frame, _merge(errors, table.errors + checked)
+    return frame, _merge(errors, table.errors + checked), identifiers
 
 
 def _sha256(chunks: Sequence[bytes]) -> str:
@@ -181,8 +207,8 @@ def read_upload(
         if rk.name != INVOICES.name:
             err = RowError(0, None, f"XML uploads are invoices, not {rk.name}")
             return ParsedUpload(rk, _empty_frame(rk), [err], 0, digest, source, fmt)
-        frame, errors = _read_xml([data])
-        return ParsedUpload(rk, frame, errors, len(frame), digest, source, fmt)
+        frame, errors, identifiers = _read_xml([data])
+        return ParsedUpload(rk, frame, errors, len(frame), digest, source, fmt, identifiers)
     reader = {"csv": read_csv, "json": read_json, "parquet": read_parquet}[fmt]
     table = reader(rk, data)
     frame, errors = _validated(rk, table)
@@ -244,7 +270,8 @@ def read_paths(paths: Sequence[Path], *, progress: Progress | None = None) -> li
             docs.append(f.read_bytes())
             done += 1
             report(progress, f"reading: {f.name}", done, total)
-        frame, errors = _read_xml(docs)
+        frame, errors, identifiers = _read_xml(docs)
         source = str(xml_files[0]) if len(xml_files) == 1 else f"{len(xml_files)} XML invoices"
-        out.append(ParsedUpload(INVOICES, frame, errors, len(frame), _sha256(docs), source, "xml"))
+        out.append(ParsedUpload(INVOICES, frame, errors, len(frame), _sha256(docs), source, "xml",
+                                identifiers))
     return out

@@ -39,6 +39,8 @@ class XmlInvoice:
     errors: list[RowError] = field(default_factory=list)
     doc_type: str = "unknown"  # "ubl-invoice", "ubl-creditnote", "einvoice"
     line_count: int = 0
+    # per role ("seller", "buyer"): the identifier terms found and the one used
+    parties: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
 class Problems:
