@@ -49,8 +49,8 @@ def neutralise_column(values: pd.Series) -> pd.Series:
     if pd.api.types.is_object_dtype(dtype) and not texts.all():
         return values  # a column of lists or numbers held as objects: not text
     arr = pa.array(values, type=pa.large_string(), from_pandas=True)
-    out = _neutralise_arrow(arr)
-    return pd.Series(out.to_pandas(), index=values.index, name=values.name)
+    out = _neutralise_arrow(arr).to_numpy(zero_copy_only=False)
+    return pd.Series(out, index=values.index, name=values.name, dtype=object)
 
 
 def write_csv(frame: pd.DataFrame, path: Path, *, append: bool = False) -> None:

@@ -79,6 +79,7 @@ _SCHEME_ALIASES = dict(zip(_PEPPOL_SCHEME_IDS.split()[::2], _PEPPOL_SCHEME_IDS.s
 # direct-debit mandate, not the firm.
 _NOT_PARTY_SCHEMES = {"SEPA"}
 _SPACES = re.compile(r"\s+")
+_VAT_PUNCTUATION = re.compile(r"[\s.\-/]+")
 
 
 @dataclass
@@ -119,6 +120,12 @@ def _scheme(el: Element) -> str | None:
 
 def _compact(ident: str) -> str:
     return _SPACES.sub("", ident)
+
+
+def _vat_number(ident: str) -> str:
+    """A VAT number as VIES and the tax authorities write it electronically: letters and
+    digits only, upper case ("CHE-123.456.788 MWST" -> "CHE123456788MWST")."""
+    return _VAT_PUNCTUATION.sub("", ident).upper()
 
 
 def _clean_name(name: str) -> str:
@@ -191,7 +198,7 @@ def _choose(reading: PartyReading) -> None:
                 continue
             scheme = VAT_SCHEME if kind == "vat" else c.scheme
             if kind == "vat":
-                candidate = foreign_party(VAT_SCHEME, c.ident.upper())
+                candidate = foreign_party(VAT_SCHEME, _vat_number(c.ident))
             elif scheme in KNOWN_SCHEMES:
                 candidate = foreign_party(scheme, c.ident)
             else:
