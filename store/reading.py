@@ -7,12 +7,15 @@ it came as a CSV row, a JSON object, a Parquet row or an XML document.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from common.progress import Progress, report
 from store.errors import MoreErrors, RowError, StoreError, limit_errors
@@ -179,6 +182,31 @@ def _sha256(chunks: Sequence[bytes]) -> str:
     return h.hexdigest()
 
 
+# What a reader may raise on input nobody foresaw. Caught at the boundary so a caller gets a
+# file-level error and the service no 500; logged, since each one is a reader bug to fix.
+_UNFORESEEN = (ValueError, TypeError, ArithmeticError, LookupError, RecursionError,
+               pa.ArrowException)
+UNFORESEEN_MESSAGE = "the file could not be read (an unforeseen {name}: {detail}); it has been logged"
+log = logging.getLogger("chaincredit.store")
+
+
+def _read_tabular(kind: RecordKind, reader: Callable[[RecordKind, bytes], RawTable], data: bytes
+                  ) -> tuple[pd.DataFrame, list[RowError]]:
+    return _validated(kind, reader(kind, data))
+
+
+def _guarded(kind: RecordKind, source: str, read: Callable[[], tuple[pd.DataFrame, list[RowError]]]
+             ) -> tuple[pd.DataFrame, list[RowError]]:
+    try:
+        return read()
+    except _UNFORESEEN as exc:
+        log.exception("reading %s as %s failed", source, kind.name)
+        detail = str(exc)[:200]
+        return _empty_frame(kind), [
+            RowError(0, None, UNFORESEEN_MESSAGE.format(name=type(exc).__name__, detail=detail))
+        ]
+
+
 def read_upload(
     kind: str | None,
     data: bytes,
@@ -207,11 +235,17 @@ def read_upload(
         if rk.name != INVOICES.name:
             err = RowError(0, None, f"XML uploads are invoices, not {rk.name}")
             return ParsedUpload(rk, _empty_frame(rk), [err], 0, digest, source, fmt)
-        frame, errors, identifiers = _read_xml([data])
+        identifiers: dict[str, dict[str, dict[str, int]]] = {}
+
+        def xml() -> tuple[pd.DataFrame, list[RowError]]:
+            frame, errors, found = _read_xml([data])
+            identifiers.update(found)
+            return frame, errors
+
+        frame, errors = _guarded(rk, source, xml)
         return ParsedUpload(rk, frame, errors, len(frame), digest, source, fmt, identifiers)
     reader = {"csv": read_csv, "json": read_json, "parquet": read_parquet}[fmt]
-    table = reader(rk, data)
-    frame, errors = _validated(rk, table)
+    frame, errors = _guarded(rk, source, partial(_read_tabular, rk, reader, data))
     return ParsedUpload(rk, frame, errors, len(frame), digest, source, fmt)
 
 
@@ -260,7 +294,7 @@ def read_paths(paths: Sequence[Path], *, progress: Progress | None = None) -> li
     for f, rk, fmt in tabular:
         data = f.read_bytes()
         reader = {"csv": read_csv, "json": read_json, "parquet": read_parquet}[fmt]
-        frame, errors = _validated(rk, reader(rk, data))
+        frame, errors = _guarded(rk, str(f), partial(_read_tabular, rk, reader, data))
         out.append(ParsedUpload(rk, frame, errors, len(frame), _sha256([data]), str(f), fmt))
         done += 1
         report(progress, f"reading: {f.name}", done, total)
@@ -270,7 +304,14 @@ def read_paths(paths: Sequence[Path], *, progress: Progress | None = None) -> li
             docs.append(f.read_bytes())
             done += 1
             report(progress, f"reading: {f.name}", done, total)
-        frame, errors, identifiers = _read_xml(docs)
+        identifiers: dict[str, dict[str, dict[str, int]]] = {}
+
+        def xml() -> tuple[pd.DataFrame, list[RowError]]:
+            frame, errors, found = _read_xml(docs)
+            identifiers.update(found)
+            return frame, errors
+
+        frame, errors = _guarded(INVOICES, "XML invoices", xml)
         source = str(xml_files[0]) if len(xml_files) == 1 else f"{len(xml_files)} XML invoices"
         out.append(ParsedUpload(INVOICES, frame, errors, len(frame), _sha256(docs), source, "xml",
                                 identifiers))

@@ -136,6 +136,12 @@ def records_to_raw(
     return RawTable(frame, numbers, refused.result())
 
 
+def _json_int(digits: str) -> int | Decimal:
+    """Short integers as int (small ones are shared objects: a million zeros cost nothing);
+    long ones as Decimal, since int() refuses more than 4,300 digits with a ValueError."""
+    return int(digits) if len(digits) <= 18 else Decimal(digits)
+
+
 def read_json(kind: RecordKind, data: bytes) -> RawTable:
     """A top-level JSON array of objects; numbers are read as Decimal so money stays exact."""
     if blank_file(data):
@@ -147,7 +153,7 @@ def read_json(kind: RecordKind, data: bytes) -> RawTable:
         doc = json.loads(
             text,
             parse_float=Decimal,
-            parse_int=Decimal,  # int() refuses more than 4,300 digits with a ValueError
+            parse_int=_json_int,
             parse_constant=lambda name: "NaN" if name == "NaN" else name,
         )
     except json.JSONDecodeError as exc:

@@ -29,6 +29,7 @@ def _arrow_column_as_cells(col: pa.ChunkedArray) -> pd.Series:
     if pa.types.is_boolean(t):
         text = pc.if_else(col, pa.scalar("true"), pa.scalar("false"))
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
+        col.validate(full=True)  # Parquet does not promise valid UTF-8: ArrowInvalid if not
         text = col
     else:
         text = pc.cast(col, pa.string())
@@ -70,12 +71,14 @@ def read_parquet(kind: RecordKind, data: bytes) -> RawTable:
     if n_rows == 0:
         return empty_table([RowError(0, None, "the file has no data rows")])
     cols: dict[str, pd.Series] = {}
+    column = "?"
     try:
         table = meta.read(columns=[h for h, n in zip(header, names, strict=True) if n])
         for h, name in zip(header, names, strict=True):
             if name is not None:
+                column = h
                 cols[name] = _arrow_column_as_cells(table.column(h))
     except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
-        return file_error(f"a Parquet column could not be read: {exc}")
+        return file_error(f"Parquet column {column!r} could not be read: {exc}")
     rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
     return RawTable(pd.DataFrame(cols), rows, [])

@@ -70,7 +70,8 @@ def record(kind: str, /, **changes: str) -> dict[str, str]:
 def as_csv(rows: list[dict[str, str]], *, line_end: str = "\n") -> bytes:
     header = list(rows[0])
     lines = [",".join(header)] + [",".join(_quoted(r[h]) for h in header) for r in rows]
-    return (line_end.join(lines) + line_end).encode("utf-8")
+    # lone surrogates become the bytes a broken encoder writes, for the reader to refuse
+    return (line_end.join(lines) + line_end).encode("utf-8", "surrogatepass")
 
 
 def _quoted(cell: str) -> str:
@@ -80,17 +81,29 @@ def _quoted(cell: str) -> str:
 
 
 def as_json(rows: list[dict[str, Any]]) -> bytes:
-    return json.dumps(rows, ensure_ascii=False).encode("utf-8")
+    text = json.dumps(rows, ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: written as \ud800 escapes, as JSON allows
+        return json.dumps(rows).encode("ascii")
 
 
 def as_parquet(rows: list[dict[str, Any]], types: dict[str, pa.DataType] | None = None) -> bytes:
     types = types or {}
+    rows = [{k: _no_surrogates(v) for k, v in r.items()} for r in rows]
     table = pa.table(
         {k: pa.array([r[k] for r in rows], type=types.get(k, pa.string())) for k in rows[0]}
     )
     buf = io.BytesIO()
     pq.write_table(table, buf)
     return buf.getvalue()
+
+
+def _no_surrogates(value: Any) -> Any:
+    """Parquet holds UTF-8 only: a lone surrogate cannot even be written."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
 
 
 def encode(fmt: str, rows: list[dict[str, Any]]) -> bytes:

@@ -267,3 +267,18 @@ def test_parquet_decompression_bomb_is_refused():
     up = _read("fx_rates", "parquet", buf.getvalue())
     [err] = up.errors
     assert err.row == 0 and "decompression bomb" in err.message
+
+
+def test_a_reader_bug_becomes_a_file_error_and_a_log_line(monkeypatch, caplog):
+    """The boundary's guard: an exception no reader foresaw is a 422 for the caller (row 0) and
+    a logged traceback for us, never a 500. (The property tests fail on its message.)"""
+    import store.reading
+
+    def broken(kind, data):
+        raise ValueError("a case nobody foresaw")
+
+    monkeypatch.setattr(store.reading, "read_csv", broken)
+    up = _read("invoices", "csv", as_csv([record("invoices")]))
+    assert _errs(up) == [(0, None, "the file could not be read (an unforeseen ValueError: "
+                                   "a case nobody foresaw); it has been logged")]
+    assert "reading invoices.csv as invoices failed" in caplog.text
