@@ -120,6 +120,9 @@ def safe_parse(data: bytes, problems: Problems) -> Element | None:
             "or as its <?xml encoding=...?> says?",
         )
         return None
+    except LookupError as exc:  # expat's own check of the declaration ("UTF.8")
+        problems.add(None, f"the XML declares an unknown encoding: {exc}")
+        return None
     except (ValueError, RecursionError) as exc:
         problems.add(None, f"unreadable XML: {exc}")
         return None

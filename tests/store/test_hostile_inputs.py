@@ -282,3 +282,12 @@ def test_a_reader_bug_becomes_a_file_error_and_a_log_line(monkeypatch, caplog):
     assert _errs(up) == [(0, None, "the file could not be read (an unforeseen ValueError: "
                                    "a case nobody foresaw); it has been logged")]
     assert "reading invoices.csv as invoices failed" in caplog.text
+
+
+def test_xml_declaring_an_encoding_expat_does_not_know():
+    """Found by the property suite: "UTF.8" passed our own check and expat raised LookupError."""
+    from tests.store.test_en16931 import FIXTURES
+
+    data = (FIXTURES / "vat-only.xml").read_bytes().replace(b'encoding="UTF-8"', b'encoding="UTF.8"')
+    up = read_upload("invoices", data, content_type="application/xml")
+    assert _errs(up) == [(1, None, "the XML declares an unknown encoding: unknown encoding: UTF.8")]
