@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from store.unsafe_text import identifier_problem, identifier_problems
+from store.text import identifier_problem, identifier_problems
 from store.uscc import uscc_problem, valid_uscc_mask
 
 # Peppol Electronic Address Scheme (EAS) codes, as published in the Peppol BIS Billing 3.0 code

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from store.unsafe_text import FORMULA_LEADS, INVISIBLE_RE
+from store.text import FORMULA_LEADS, INVISIBLE_RE
 
 REPLACEMENT = "\ufffd"
 _TRIGGER_RE = "^[\\s\\x{00}-\\x{1f}\\x{7f}]*[" + re.escape("".join(FORMULA_LEADS)) + "]"

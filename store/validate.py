@@ -28,8 +28,7 @@ from store.money import NO_CURRENCY_MESSAGE, digit_table, to_minor
 from store.parties import MAX_PARTY_ID_LENGTH, split_scoped
 from store.pointintime import default_reported_on
 from store.records import Field, FieldType, RecordKind
-from store.text import CONTROL_MESSAGE, CONTROL_PATTERN
-from store.unsafe_text import identifier_problems
+from store.text import CONTROL_MESSAGE, CONTROL_PATTERN, identifier_problems
 
 DOC_ID_MAX = 100
 # Every cell has a length limit, so one field of a megabyte is one clear error and not work

@@ -39,7 +39,7 @@ from store.parties import (
     is_global,
     scoped_party,
 )
-from store.unsafe_text import INVISIBLE_CATEGORIES
+from store.text import INVISIBLE_CATEGORIES
 from store.uscc import is_valid_uscc
 
 NS_CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"

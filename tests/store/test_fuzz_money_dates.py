@@ -23,7 +23,7 @@ from store.dates import DATE_MAX, DATE_MIN, arrow_dates_as_text, check_dates
 from store.money import CURRENCY_DIGITS, format_minor, to_minor
 from store.parties import party_problem, party_problems
 from store.spreadsheet import neutralise
-from store.unsafe_text import FORMULA_LEADS, INVISIBLE_CATEGORIES
+from store.text import FORMULA_LEADS, INVISIBLE_CATEGORIES
 
 EXAMPLES = int(os.environ.get("CHAINCREDIT_FUZZ_EXAMPLES", "200"))
 PROPS = settings(max_examples=EXAMPLES, deadline=None, database=None,
