@@ -23,7 +23,8 @@ import pyarrow.compute as pc
 from store.text import FORMULA_LEADS, INVISIBLE_RE
 
 REPLACEMENT = "\ufffd"
-_TRIGGER_RE = "^[\\s\\x{00}-\\x{1f}\\x{7f}]*[" + re.escape("".join(FORMULA_LEADS)) + "]"
+# Any blanks first (ASCII, no-break and ideographic spaces: some spreadsheets trim them).
+_TRIGGER_RE = "^[\\s\\p{Z}\\x{00}-\\x{1f}\\x{7f}]*[" + re.escape("".join(FORMULA_LEADS)) + "]"
 
 
 def _neutralise_arrow(arr: pa.Array) -> pa.Array:

@@ -20,6 +20,7 @@ from store.spreadsheet import neutralise, neutralise_column, write_csv
         ("-1+2", "'-1+2"),
         ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
         ("  =1+1", "'  =1+1"),
+        ("\u00a0=1", "'\u00a0=1"),  # found by the property suite: a no-break space first
         ("\uff1dcmd", "'\uff1dcmd"),
         ("\t=1", "\ufffd=1"),
         ("Acme\u202eroF", "Acme\ufffdroF"),
