@@ -70,6 +70,10 @@ def invoice_rules(
         ("payable", payable, pay_ok),
     ):
         neg = ok & is_normal & (values < 0) & ~(neg_total & ~consistent)
+        if name == "payable":
+            # EN 16931 BT-115 may be negative: more was paid in advance than the invoice is
+            # for, and the seller owes the difference. The invoice itself stays positive.
+            neg &= bad["total"] | (total < 0)
         errs.add(
             name,
             neg,

@@ -291,3 +291,18 @@ def test_xml_declaring_an_encoding_expat_does_not_know():
     data = (FIXTURES / "vat-only.xml").read_bytes().replace(b'encoding="UTF-8"', b'encoding="UTF.8"')
     up = read_upload("invoices", data, content_type="application/xml")
     assert _errs(up) == [(1, None, "the XML declares an unknown encoding: unknown encoding: UTF.8")]
+
+
+def test_more_prepaid_than_invoiced_leaves_a_negative_amount_due():
+    """EN 16931 BT-115 may be negative (the seller owes the difference); the invoice stays a
+    normal one with positive totals, in a file as in UBL."""
+    up = _read("invoices", "csv", as_csv([record("invoices", payable="-20.00")]))
+    assert up.errors == [] and up.frame["payable_minor"].tolist() == [-2000]
+    from tests.store.test_en16931 import FIXTURES
+
+    data = (FIXTURES / "prepaid-tax-currency.xml").read_bytes().replace(
+        b">500.00</cbc:PrepaidAmount>", b">1230.00</cbc:PrepaidAmount>"
+    ).replace(b">710.01</cbc:PayableAmount>", b">-19.99</cbc:PayableAmount>")
+    up = read_upload("invoices", data, content_type="application/xml")
+    assert up.errors == [] and up.frame["kind"].tolist() == ["normal"]
+    assert up.frame["payable_minor"].tolist() == [-1999]
