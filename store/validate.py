@@ -223,6 +223,19 @@ def _too_long(f: Field, text: pd.Series, errs: _Errors) -> np.ndarray:
     return long
 
 
+def _blank_oversized(kind: RecordKind, texts: dict[str, pd.Series], errs: _Errors
+                     ) -> dict[str, np.ndarray]:
+    """Report every cell over its field's limit once and blank it, so no later check spends
+    time on a megabyte or reports it again. The masks of the blanked cells, per field."""
+    oversized: dict[str, np.ndarray] = {}
+    for f in kind.fields:
+        long = _too_long(f, texts[f.name], errs)
+        if long.any():
+            texts[f.name] = texts[f.name].where(~long, "")
+        oversized[f.name] = long
+    return oversized
+
+
 def _scoped_parties(kind: RecordKind, out: dict[str, Any], bad: dict[str, np.ndarray],
                     errs: _Errors) -> None:
     """A LOCAL or NAME party means something only next to the other party of its document, so
@@ -275,12 +288,7 @@ def validate_frame(
         )
     out: dict[str, Any] = {}
     bad: dict[str, np.ndarray] = {}
-    oversized: dict[str, np.ndarray] = {}
-    for f in kind.fields:
-        long = _too_long(f, texts[f.name], errs)
-        if long.any():
-            texts[f.name] = texts[f.name].where(~long, "")
-        oversized[f.name] = long
+    oversized = _blank_oversized(kind, texts, errs)
 
     for f in kind.fields:
         if f.type is FieldType.MONEY:

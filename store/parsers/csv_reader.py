@@ -120,6 +120,18 @@ def _record_breaks(utf8: bytes, chunk: int = 1 << 20) -> int:
     return count
 
 
+def _too_wide(kind: RecordKind, utf8: bytes) -> str | None:
+    """Why the header cannot be read, when it has more columns than any record kind could use."""
+    header_end = utf8.find(b"\n")
+    columns = count_cells(utf8[: header_end if header_end >= 0 else len(utf8)].rstrip(b"\r"))
+    if columns <= MAX_COLUMNS:
+        return None
+    return (
+        f"the header has {columns:,} columns; a {kind.name} file has {len(kind.fields)} "
+        f"fields, and at most {MAX_COLUMNS} columns are read"
+    )
+
+
 def _too_dense(kind: RecordKind, utf8: bytes) -> str | None:
     """Why the file cannot be read as records, when it has far more lines than its size allows.
 
@@ -159,16 +171,9 @@ def read_csv(kind: RecordKind, data: bytes) -> RawTable:
         utf8 = text.encode("utf-8")
     del text
     utf8 = _unix_line_ends(utf8)
-    header_end = utf8.find(b"\n")
-    columns = count_cells(utf8[: header_end if header_end >= 0 else len(utf8)].rstrip(b"\r"))
-    if columns > MAX_COLUMNS:
-        return file_error(
-            f"the header has {columns:,} columns; a {kind.name} file has {len(kind.fields)} "
-            f"fields, and at most {MAX_COLUMNS} columns are read"
-        )
-    dense = _too_dense(kind, utf8)
-    if dense is not None:
-        return file_error(dense)
+    refused = _too_wide(kind, utf8) or _too_dense(kind, utf8)
+    if refused is not None:
+        return file_error(refused)
     cells = _fast_cells(utf8)
     if cells is None:
         try:
