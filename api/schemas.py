@@ -73,6 +73,13 @@ class UploadOut(BaseModel):
     duplicates: int
     replaced: int
     status: str
+    identifiers: dict[str, dict[str, dict[str, int]]] | None = Field(
+        default=None,
+        description="XML invoices: per role (seller, buyer), how many documents carried each "
+        "EN 16931 identifier business term (found) and which term named the party (used); "
+        "BT-34/BT-49 electronic address, BT-30/BT-47 legal registration, BT-31/BT-48 VAT, "
+        "BT-29/BT-46 party identifier, BT-27/BT-44 name, USCC a Chinese firm",
+    )
 
 
 class ConsentIn(BaseModel):

@@ -23,6 +23,9 @@ from graph.params import GraphParams
 from graph.ratings import rating_quality
 
 NAT_DAY = np.iinfo(np.int64).min  # what NaT becomes as a day number
+# A party known by name alone is written `NAME:<other party>~<name>` (DESIGN.md §7 "Foreign
+# parties"; the form is store.parties'): kept as a node, never evidence of a trade.
+UNIDENTIFIED_PREFIX = "NAME:"
 I64 = npt.NDArray[np.int64]
 # float64 arrays; typed loosely because numpy's stubs give `np.bincount(..., weights=...)` an
 # integer result, which would otherwise need a cast at every bincount
@@ -127,6 +130,13 @@ class Prepared:
     pair_first_day: F64  # first invoice day per dense pair code over all history <= T (NaN: none)
     pair_keys: I64  # seller*n + buyer per dense pair code (cols["pc"] of every document kind)
     no_fx: dict[str, Docs] = field(default_factory=dict)  # documents without a CNY amount
+    unidentified: B = field(default_factory=lambda: np.zeros(0, dtype=bool))  # per node
+
+    def unidentified_in(self, s: I64, b: I64) -> B:
+        """Per document (seller codes `s`, buyer codes `b`): is either party unidentified?"""
+        if not self.unidentified.any():
+            return np.zeros(s.shape, dtype=bool)
+        return self.unidentified[s] | self.unidentified[b]
 
     @property
     def n(self) -> int:
@@ -268,7 +278,14 @@ def prepare(
         payments=coded["payments"], events=_events(frames, nodes, t), pair_first_day=pair_first,
         pair_keys=pair_keys,
         no_fx=no_fx,
+        unidentified=_unidentified(nodes),
     )
+
+
+def _unidentified(nodes: pd.Index) -> B:
+    if len(nodes) == 0:
+        return np.zeros(0, dtype=bool)
+    return np.asarray(nodes.astype(str).str.startswith(UNIDENTIFIED_PREFIX), dtype=bool)
 
 
 def _pair_first_day(inv: Docs, pair_keys: I64, old: tuple[I64, I64]) -> F64:

@@ -56,6 +56,8 @@ def verify(
     hist = (inv["day"] > prep.hist_start) & ~inv["credit"]
     idx = np.flatnonzero(hist)
     s, b, day = inv["s"][idx], inv["b"][idx], inv["day"][idx]
+    # an invoice to or from a party known by name alone is never evidence (DESIGN.md §7)
+    unidentified = prep.unidentified_in(s, b)
     total, net, payable = inv["total"][idx], inv["net"][idx], inv["payable"][idx]
     has_amt = inv["has_amount"][idx]
     pair = inv["pc"][idx]
@@ -132,6 +134,7 @@ def verify(
     paid_day = np.where(full, np.maximum(paid_day, day), NAT_DAY)
 
     level = ((order >= 0).astype(np.int8) + (shipment >= 0) + full).astype(np.int8)
+    level[unidentified] = 0
     return Verification(
         inv=idx, order=order, order_how=order_how, shipment=shipment, shipment_how=shipment_how,
         due=due, amount_due=amount_due, ref_paid=ref_paid, allocated=allocated, paid_day=paid_day,

@@ -29,6 +29,7 @@ from common.threads import map_ahead
 from scoring.score_json import points_json, reasons_json
 from scoring.score_shape import ScoreOut, score_out
 from store.money import format_minor
+from store.spreadsheet import write_csv
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -149,7 +150,8 @@ class ScoreFile:
             limit=format_minor(minor, currency), currency=currency
         ).loc[:, list(FILE_COLUMNS)]
         if self.suffix == ".csv":
-            table.to_csv(self.path, index=False, mode="w" if self._first else "a", header=self._first)
+            # A loan officer opens this in a spreadsheet: no cell may run as a formula.
+            write_csv(table, self.path, append=not self._first)
         else:
             arrow = pa.Table.from_pandas(table, preserve_index=False)
             if self._parquet is None:

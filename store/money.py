@@ -54,6 +54,11 @@ _DECIMAL_RE = r"^(?P<sign>[+-]?)(?P<int>[0-9]*)(?:\.(?P<frac>[0-9]*))?$"
 # "1,234,567.89": commas only as groups of three in the integer part.
 _GROUPED_RE = r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$"
 _NAN_RE = r"(?i)^[+-]?(nan|inf|infinity)$"
+# Exponent form ("1E+308", as a JSON number far out of range is shown): no invoice writes it.
+_EXPONENT_RE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]{1,9}$"
+# Arrow's string -> decimal cast wraps silently past 38 digits (a 309-digit "1E308" written out
+# became 0): the fast path takes only cells short enough to be exact.
+_FAST_MAX_CHARS = 30
 NO_CURRENCY_MESSAGE = "the currency is not an ISO 4217 code, so the amount cannot be read"
 
 
@@ -135,6 +140,9 @@ def _fast_minor(text: pa.Array, missing: np.ndarray, digits: np.ndarray) -> np.n
         return None
     if _contains_any_byte(text, b"eE"):
         return None  # exponents are not decimal text; the careful path says so
+    longest = pc.max(pc.utf8_length(text)).as_py()
+    if longest is not None and longest > _FAST_MAX_CHARS:
+        return None
     cells = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), text)
     out = np.zeros(n, dtype=np.int64)
     groups = np.unique(digits)
@@ -191,6 +199,7 @@ def to_minor(
         )
 
     is_nan = np.asarray(pc.fill_null(pc.match_substring_regex(text, _NAN_RE), False))
+    exponent = np.asarray(pc.fill_null(pc.match_substring_regex(text, _EXPONENT_RE), False))
     grouped = np.asarray(pc.fill_null(pc.match_substring_regex(text, _GROUPED_RE), False))
     has_point = np.asarray(pc.fill_null(pc.match_substring(text, "."), False))
     has_comma = np.asarray(pc.fill_null(pc.match_substring(text, ","), False))
@@ -255,6 +264,10 @@ def to_minor(
         "ambiguous separators: write the amount with '.' as the decimal point, e.g. 1234567.89"
     )
     errors[not_number] = "not a decimal number; give an amount such as 1234.50"
+    if (exponent & not_number).any():
+        errors[exponent & not_number] = [
+            _exponent_message(v) for v in pc.filter(text, pa.array(exponent & not_number)).to_pylist()
+        ]
     rest_rows = ~missing & ~is_nan & ~bad_comma & ~not_number
     errors[rest_rows & no_currency] = NO_CURRENCY_MESSAGE
     tp = rest_rows & ~no_currency & too_precise
@@ -288,6 +301,16 @@ def float_to_minor(amounts: npt.ArrayLike, currency: str) -> npt.NDArray[np.int6
     if not np.isfinite(scaled).all() or (np.abs(scaled) >= _INT64_LIMIT).any():
         raise ValueError(f"amounts that are not finite {currency} values in int64 minor units")
     return np.rint(scaled).astype(np.int64)
+
+
+def _exponent_message(text: str) -> str:
+    """Why an amount in exponent form is refused: too large, too precise, or only the form."""
+    adjusted = Decimal(text).adjusted()
+    if adjusted >= len(_INT64_MAX) - 1:
+        return f"the amount {text} is too large"
+    if adjusted < -4:
+        return f"the amount {text} has more decimals than any currency"
+    return f"write amounts as plain decimals, e.g. 1234.50, not {text}"
 
 
 def minor_to_decimal(minor: int, currency: str) -> Decimal:

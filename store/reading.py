@@ -7,16 +7,22 @@ it came as a CSV row, a JSON object, a Parquet row or an XML document.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from common.progress import Progress, report
-from store.errors import RowError, StoreError
-from store.parsers.tabular import RawTable, read_csv, read_json, read_parquet, records_to_raw
+from store.errors import MoreErrors, RowError, StoreError, limit_errors
+from store.parsers.csv_reader import read_csv
+from store.parsers.json_reader import read_json, records_to_raw
+from store.parsers.parquet_reader import read_parquet
+from store.parsers.tabular import RawTable
 from store.records import INVOICES, KINDS, RecordKind, UnknownKindError, kind_named
 from store.validate import validate_frame, validate_in_chunks
 
@@ -54,6 +60,9 @@ class ParsedUpload:
     content_hash: str
     source: str
     format: str = field(default="")
+    # XML invoices: per role, how many documents had each identifier business term ("found")
+    # and which one named the party ("used"), e.g. {"buyer": {"used": {"BT-48": 3}, ...}}
+    identifiers: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -107,16 +116,19 @@ def _kind_from_filename(filename: str | None) -> RecordKind | None:
 
 def _validated(kind: RecordKind, table: RawTable) -> tuple[pd.DataFrame, list[RowError]]:
     if table.errors and table.frame.empty:
-        return _empty_frame(kind), list(table.errors)
+        return _empty_frame(kind), limit_errors(table.errors)
     frame, errors = validate_in_chunks(kind, table.frame, table.rows)
     return frame, _merge(table.errors, errors)
 
 
 def _merge(first: list[RowError], second: list[RowError]) -> list[RowError]:
-    """Both lists, without a second message for a (row, field) the first already reported."""
+    """Both lists, without a second message for a (row, field) the first already reported,
+    in row order, the first ERRORS_LISTED listed and the rest counted (store.errors)."""
     seen = {(e.row, e.field) for e in first}
-    merged = list(first) + [e for e in second if (e.row, e.field) not in seen]
-    return sorted(merged, key=lambda e: e.row)
+    merged = list(first) + [
+        e for e in second if isinstance(e, MoreErrors) or (e.row, e.field) not in seen
+    ]
+    return limit_errors(merged)
 
 
 def _empty_frame(kind: RecordKind) -> pd.DataFrame:
@@ -124,26 +136,43 @@ def _empty_frame(kind: RecordKind) -> pd.DataFrame:
     return frame
 
 
-def _read_xml(documents: Sequence[bytes]) -> tuple[pd.DataFrame, list[RowError]]:
-    """XML invoices, one row each (row = the document's number in the upload)."""
+def _tally(found: dict[str, dict[str, dict[str, int]]], parties: dict[str, dict[str, object]]
+           ) -> None:
+    for role, info in parties.items():
+        counts = found.setdefault(role, {"used": {}, "found": {}})
+        used = info.get("used")
+        if isinstance(used, str):
+            counts["used"][used] = counts["used"].get(used, 0) + 1
+        terms = info.get("found")
+        for term in terms if isinstance(terms, list) else []:
+            counts["found"][term] = counts["found"].get(term, 0) + 1
+
+
+def _read_xml(
+    documents: Sequence[bytes],
+) -> tuple[pd.DataFrame, list[RowError], dict[str, dict[str, dict[str, int]]]]:
+    """XML invoices, one row each (row = the document's number in the upload), and the tally of
+    the party identifiers they used."""
     from store.parsers.xml_invoice import parse_invoice_xml
 
     records: list[dict[str, object]] = []
     rows: list[int] = []
     errors: list[RowError] = []
+    identifiers: dict[str, dict[str, dict[str, int]]] = {}
     for i, data in enumerate(documents, start=1):
         parsed = parse_invoice_xml(data, row=i)
         errors.extend(parsed.errors)
+        _tally(identifiers, parsed.parties)
         if parsed.record is not None:
             records.append(dict(parsed.record))
             rows.append(i)
     if not records:
-        return _empty_frame(INVOICES), sorted(errors, key=lambda e: e.row)
+        return _empty_frame(INVOICES), limit_errors(errors), identifiers
     table = records_to_raw(INVOICES, records, rows=np.asarray(rows, dtype=np.int64))
     if table.errors and table.frame.empty:
-        return _empty_frame(INVOICES), _merge(errors, table.errors)
+        return _empty_frame(INVOICES), _merge(errors, table.errors), identifiers
     frame, checked = validate_frame(INVOICES, table.frame, table.rows)
-    return frame, _merge(errors, table.errors + checked)
+    return frame, _merge(errors, table.errors + checked), identifiers
 
 
 def _sha256(chunks: Sequence[bytes]) -> str:
@@ -151,6 +180,31 @@ def _sha256(chunks: Sequence[bytes]) -> str:
     for c in chunks:
         h.update(c)
     return h.hexdigest()
+
+
+# What a reader may raise on input nobody foresaw. Caught at the boundary so a caller gets a
+# file-level error and the service no 500; logged, since each one is a reader bug to fix.
+_UNFORESEEN = (ValueError, TypeError, ArithmeticError, LookupError, RecursionError,
+               pa.ArrowException)
+UNFORESEEN_MESSAGE = "the file could not be read (an unforeseen {name}: {detail}); it has been logged"
+log = logging.getLogger("chaincredit.store")
+
+
+def _read_tabular(kind: RecordKind, reader: Callable[[RecordKind, bytes], RawTable], data: bytes
+                  ) -> tuple[pd.DataFrame, list[RowError]]:
+    return _validated(kind, reader(kind, data))
+
+
+def _guarded(kind: RecordKind, source: str, read: Callable[[], tuple[pd.DataFrame, list[RowError]]]
+             ) -> tuple[pd.DataFrame, list[RowError]]:
+    try:
+        return read()
+    except _UNFORESEEN as exc:
+        log.exception("reading %s as %s failed", source, kind.name)
+        detail = str(exc)[:200]
+        return _empty_frame(kind), [
+            RowError(0, None, UNFORESEEN_MESSAGE.format(name=type(exc).__name__, detail=detail))
+        ]
 
 
 def read_upload(
@@ -181,11 +235,17 @@ def read_upload(
         if rk.name != INVOICES.name:
             err = RowError(0, None, f"XML uploads are invoices, not {rk.name}")
             return ParsedUpload(rk, _empty_frame(rk), [err], 0, digest, source, fmt)
-        frame, errors = _read_xml([data])
-        return ParsedUpload(rk, frame, errors, len(frame), digest, source, fmt)
+        identifiers: dict[str, dict[str, dict[str, int]]] = {}
+
+        def xml() -> tuple[pd.DataFrame, list[RowError]]:
+            frame, errors, found = _read_xml([data])
+            identifiers.update(found)
+            return frame, errors
+
+        frame, errors = _guarded(rk, source, xml)
+        return ParsedUpload(rk, frame, errors, len(frame), digest, source, fmt, identifiers)
     reader = {"csv": read_csv, "json": read_json, "parquet": read_parquet}[fmt]
-    table = reader(rk, data)
-    frame, errors = _validated(rk, table)
+    frame, errors = _guarded(rk, source, partial(_read_tabular, rk, reader, data))
     return ParsedUpload(rk, frame, errors, len(frame), digest, source, fmt)
 
 
@@ -234,7 +294,7 @@ def read_paths(paths: Sequence[Path], *, progress: Progress | None = None) -> li
     for f, rk, fmt in tabular:
         data = f.read_bytes()
         reader = {"csv": read_csv, "json": read_json, "parquet": read_parquet}[fmt]
-        frame, errors = _validated(rk, reader(rk, data))
+        frame, errors = _guarded(rk, str(f), partial(_read_tabular, rk, reader, data))
         out.append(ParsedUpload(rk, frame, errors, len(frame), _sha256([data]), str(f), fmt))
         done += 1
         report(progress, f"reading: {f.name}", done, total)
@@ -244,7 +304,15 @@ def read_paths(paths: Sequence[Path], *, progress: Progress | None = None) -> li
             docs.append(f.read_bytes())
             done += 1
             report(progress, f"reading: {f.name}", done, total)
-        frame, errors = _read_xml(docs)
+        identifiers: dict[str, dict[str, dict[str, int]]] = {}
+
+        def xml() -> tuple[pd.DataFrame, list[RowError]]:
+            frame, errors, found = _read_xml(docs)
+            identifiers.update(found)
+            return frame, errors
+
+        frame, errors = _guarded(INVOICES, "XML invoices", xml)
         source = str(xml_files[0]) if len(xml_files) == 1 else f"{len(xml_files)} XML invoices"
-        out.append(ParsedUpload(INVOICES, frame, errors, len(frame), _sha256(docs), source, "xml"))
+        out.append(ParsedUpload(INVOICES, frame, errors, len(frame), _sha256(docs), source, "xml",
+                                identifiers))
     return out

@@ -20,46 +20,55 @@ import pandas as pd
 import pyarrow as pa
 
 from common.threads import CHUNK_ROWS, map_row_chunks
-from store.errors import RowError
-from store.money import (
-    CURRENCY_DIGITS,
-    NO_CURRENCY_MESSAGE,
-    digit_table,
-    format_minor,
-    to_minor,
-)
-from store.parties import party_problems
+from store.cell_checks import checker
+from store.dates import DATE_MAX, DATE_MIN, check_stamps
+from store.errors import ERRORS_LISTED, RowError, limit_errors, more_errors
+from store.invoice_rules import invoice_rules
+from store.money import NO_CURRENCY_MESSAGE, digit_table, to_minor
+from store.parties import MAX_PARTY_ID_LENGTH, split_scoped
 from store.pointintime import default_reported_on
 from store.records import Field, FieldType, RecordKind
-from store.text import CONTROL_MESSAGE, CONTROL_PATTERN
+from store.text import CONTROL_MESSAGE, CONTROL_PATTERN, identifier_problems
 
-RATINGS = (
-    "AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB+", "BB", "BB-",
-    "B+", "B", "B-", "CCC", "CC", "C", "D",
-)  # fmt: skip
-_TRUE = frozenset({"true", "1", "yes", "是"})
-_FALSE = frozenset({"false", "0", "no", "否"})
-# Words a Chinese export uses for the invoice kind (蓝字 = normal, 红字 = red-letter reversal).
-_ENUM_SYNONYMS = {
-    "蓝字": "normal", "蓝字发票": "normal", "正常": "normal",
-    "红字": "credit_note", "红字发票": "credit_note", "creditnote": "credit_note",
-}  # fmt: skip
 DOC_ID_MAX = 100
+# Every cell has a length limit, so one field of a megabyte is one clear error and not work
+# for every check after it: text its declared max_length (200 for names), document ids 100,
+# party ids 330 (a foreign id part 100), every other field 40 characters.
+OTHER_MAX = 40
 _VALUE_SHOWN = 80
 
 
+def field_limit(f: Field) -> int:
+    """The most characters a cell of field `f` may have (README "Record kinds and formats")."""
+    if f.type is FieldType.TEXT:
+        return f.max_length
+    if f.type is FieldType.DOC_ID:
+        return DOC_ID_MAX
+    if f.type is FieldType.PARTY:
+        return MAX_PARTY_ID_LENGTH
+    return OTHER_MAX
+
+
 class _Errors:
-    """Bad values collected column by column, turned into RowErrors once at the end."""
+    """Bad values collected column by column, turned into RowErrors once at the end.
+
+    Only the first ERRORS_LISTED of each column are kept (rows are in file order, so those
+    hold the first ERRORS_LISTED overall); the rest are counted into one MoreErrors, so a file
+    with a million bad rows costs what one with a thousand does.
+    """
 
     def __init__(self, rows: np.ndarray, order: dict[str, int]) -> None:
         self.rows = rows
         self.order = order
         self.parts: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.total = 0
 
     def add(self, field: str, mask: np.ndarray, message: str | np.ndarray, values: Any) -> None:
         idx = np.flatnonzero(mask)
         if idx.size == 0:
             return
+        self.total += idx.size
+        idx = idx[: ERRORS_LISTED + 1]
         if isinstance(message, np.ndarray):
             msgs = message[idx]
         else:
@@ -82,7 +91,11 @@ class _Errors:
                     (int(self.rows[i]), rank, i, RowError(int(self.rows[i]), field, m, shown))
                 )
         out.sort(key=lambda t: (t[0], t[1], t[2]))
-        return [t[3] for t in out]
+        listed = [t[3] for t in out[:ERRORS_LISTED]]
+        if self.total > len(listed):
+            first = out[ERRORS_LISTED][0] if len(out) > ERRORS_LISTED else listed[-1].row
+            listed.append(more_errors(first, self.total - len(listed)))
+        return listed
 
 
 def _cell_str(v: object) -> str:
@@ -182,153 +195,73 @@ def _per_unique(
     return codes, np.asarray(values), np.asarray(messages, dtype=object)[codes]
 
 
-def _party_check(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    msgs = np.asarray(party_problems(values.reset_index(drop=True)), dtype=object)
-    return values.to_numpy(dtype=object), msgs
-
-
-def _date_check(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    shape = values.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").to_numpy(dtype=bool)
-    parsed = pd.to_datetime(values.where(shape), format="%Y-%m-%d", errors="coerce")
-    parsed = pd.Series(parsed, dtype="datetime64[ns]")
-    msgs = np.full(len(values), None, dtype=object)
-    msgs[~shape] = "dates are written YYYY-MM-DD, e.g. 2024-03-31"
-    unreal = shape & parsed.isna().to_numpy()
-    msgs[unreal] = [f"{v} is not a real calendar date" for v in values[unreal]]
-    return parsed.to_numpy(), msgs
-
-
-def _int_check(signed: bool) -> Callable[[pd.Series], tuple[np.ndarray, np.ndarray]]:
-    def check(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        ok = values.str.fullmatch(r"[+-]?[0-9]{1,18}(\.0*)?").to_numpy(dtype=bool)
-        nums = np.zeros(len(values), dtype=np.int64)
-        if ok.any():
-            nums[ok] = values[ok].str.replace(r"\.0*$", "", regex=True).astype(np.int64).to_numpy()
-        msgs = np.full(len(values), None, dtype=object)
-        msgs[~ok] = "not a whole number"
-        if not signed:
-            msgs[ok & (nums < 0)] = "cannot be negative"
-        return nums, msgs
-
-    return check
-
-
-def _bool_check(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    low = values.str.lower()
-    is_true = low.isin(_TRUE).to_numpy(dtype=bool)
-    is_false = low.isin(_FALSE).to_numpy(dtype=bool)
-    msgs = np.full(len(values), None, dtype=object)
-    msgs[~(is_true | is_false)] = "write true or false (also 1/0, yes/no, 是/否)"
-    return is_true, msgs
-
-
-def _enum_check(choices: tuple[str, ...]) -> Callable[[pd.Series], tuple[np.ndarray, np.ndarray]]:
-    def check(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        low = values.str.lower().str.replace("-", "_").str.replace(" ", "_")
-        mapped = low.map(lambda v: _ENUM_SYNONYMS.get(v, v)).astype(object)
-        ok = mapped.isin(choices).to_numpy(dtype=bool)
-        msgs = np.full(len(values), None, dtype=object)
-        msgs[~ok] = f"must be one of: {', '.join(choices)}"
-        return mapped.to_numpy(dtype=object), msgs
-
-    return check
-
-
-def _pattern_check(
-    pattern: str, message: str, *, upper: bool = False
-) -> Callable[[pd.Series], tuple[np.ndarray, np.ndarray]]:
-    def check(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        v = values.str.upper() if upper else values
-        ok = v.str.fullmatch(pattern).to_numpy(dtype=bool)
-        msgs = np.full(len(values), None, dtype=object)
-        msgs[~ok] = message
-        return v.to_numpy(dtype=object), msgs
-
-    return check
-
-
-def _set_check(
-    allowed: frozenset[str], message: str, *, upper: bool
-) -> Callable[[pd.Series], tuple[np.ndarray, np.ndarray]]:
-    def check(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        v = values.str.upper() if upper else values
-        ok = v.isin(allowed).to_numpy(dtype=bool)
-        msgs = np.full(len(values), None, dtype=object)
-        msgs[~ok] = message
-        return v.to_numpy(dtype=object), msgs
-
-    return check
-
-
-def _decimal_check(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    ok = values.str.fullmatch(r"[0-9]+(\.[0-9]+)?|\.[0-9]+").to_numpy(dtype=bool)
-    nums = np.full(len(values), np.nan)
-    if ok.any():
-        nums[ok] = values[ok].astype(float).to_numpy()
-    msgs = np.full(len(values), None, dtype=object)
-    msgs[~ok] = "not a positive decimal number"
-    msgs[ok & (nums <= 0)] = "must be greater than zero"
-    return nums, msgs
-
-
-def _checker(f: Field) -> Callable[[pd.Series], tuple[np.ndarray, np.ndarray]]:
-    t = f.type
-    if t is FieldType.PARTY:
-        return _party_check
-    if t is FieldType.DATE:
-        return _date_check
-    if t is FieldType.INT:
-        return _int_check(f.signed)
-    if t is FieldType.BOOL:
-        return _bool_check
-    if t is FieldType.ENUM:
-        return _enum_check(f.choices)
-    if t is FieldType.CURRENCY:
-        return _set_check(
-            frozenset(CURRENCY_DIGITS), "not an ISO 4217 currency code (e.g. CNY)", upper=True
-        )
-    if t is FieldType.REGION:
-        return _pattern_check(r"[0-9]{6}", "a GB/T 2260 region code has six digits, e.g. 500000")
-    if t is FieldType.INDUSTRY:
-        return _pattern_check(
-            r"[A-T][0-9]{0,4}",
-            "a GB/T 4754 industry code is a section letter A-T and up to four digits, e.g. C3670",
-            upper=True,
-        )
-    if t is FieldType.RATING:
-        return _set_check(
-            frozenset(RATINGS), f"ratings are one of {', '.join(RATINGS)}", upper=True
-        )
-    if t is FieldType.DECIMAL:
-        return _decimal_check
-    raise ValueError(f"no per-value check for {t}")
-
-
-def _text_problems(f: Field, text: pd.Series, present: np.ndarray, errs: _Errors) -> None:
-    limit = DOC_ID_MAX if f.type is FieldType.DOC_ID else f.max_length
+def _text_problems(f: Field, text: pd.Series, present: np.ndarray, errs: _Errors) -> np.ndarray:
+    """Control characters in any text; formula leads and invisible characters in document ids.
+    The mask of the cells refused."""
     if _has_control_bytes(text):
         control = text.str.contains(CONTROL_PATTERN, regex=True).to_numpy(dtype=bool) & present
     else:
         control = np.zeros(len(text), dtype=bool)
     errs.add(f.name, control, CONTROL_MESSAGE, text)
-    lengths = text.str.len().to_numpy()
-    too_long = present & ~control & (lengths > limit)
-    if too_long.any():
+    if f.type is not FieldType.DOC_ID:
+        return control
+    msgs = identifier_problems(text.where(present & ~control, ""), "a document id")
+    unsafe = pd.notna(msgs) & present & ~control
+    errs.add(f.name, unsafe, msgs, text)
+    return control | unsafe
+
+
+def _too_long(f: Field, text: pd.Series, errs: _Errors) -> np.ndarray:
+    """Cells longer than the field's limit, reported once; the mask of them."""
+    limit = field_limit(f)
+    lengths = text.str.len().fillna(0).to_numpy(dtype=np.int64)
+    long = lengths > limit
+    if long.any():
         msgs = np.full(len(text), None, dtype=object)
-        msgs[too_long] = [
-            f"at most {limit} characters, this one has {n}" for n in lengths[too_long]
-        ]
-        errs.add(f.name, too_long, msgs, text)
+        msgs[long] = [f"at most {limit} characters, this one has {n}" for n in lengths[long]]
+        errs.add(f.name, long, msgs, text)
+    return long
 
 
-def _tolerance(digits: np.ndarray) -> np.ndarray:
-    """0.01 in each row's minor units (a whole unit for currencies with fewer digits: exact)."""
-    return np.where(digits >= 2, 10 ** np.maximum(digits - 2, 0), 0).astype(np.int64)
+def _blank_oversized(kind: RecordKind, texts: dict[str, pd.Series], errs: _Errors
+                     ) -> dict[str, np.ndarray]:
+    """Report every cell over its field's limit once and blank it, so no later check spends
+    time on a megabyte or reports it again. The masks of the blanked cells, per field."""
+    oversized: dict[str, np.ndarray] = {}
+    for f in kind.fields:
+        long = _too_long(f, texts[f.name], errs)
+        if long.any():
+            texts[f.name] = texts[f.name].where(~long, "")
+        oversized[f.name] = long
+    return oversized
 
 
-def _money_text(minor: np.ndarray, codes: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Amounts of rows `idx` as decimal text; `codes` are those rows' currencies."""
-    return format_minor(pd.Series(minor[idx]), pd.Series(codes, dtype=object)).to_numpy()
+def _scoped_parties(kind: RecordKind, out: dict[str, Any], bad: dict[str, np.ndarray],
+                    errs: _Errors) -> None:
+    """A LOCAL or NAME party means something only next to the other party of its document, so
+    it must be scoped to that party (DESIGN.md §7 "Foreign parties"); nowhere else may one be."""
+    pair = kind.party_fields if len(kind.party_fields) == 2 else ()
+    for f in kind.fields:
+        if f.type is not FieldType.PARTY or f.name not in out:
+            continue
+        values = out[f.name]
+        scoped = values.str.startswith(("LOCAL:", "NAME:")).fillna(False).to_numpy(dtype=bool)
+        if not scoped.any():
+            continue
+        msgs = np.full(len(values), None, dtype=object)
+        other = pair[1 - pair.index(f.name)] if f.name in pair else None
+        for i in np.flatnonzero(scoped):
+            parts = split_scoped(values.iloc[i])
+            if other is None:
+                msgs[i] = f"{f.name} must name the party itself: a LOCAL or NAME party is " \
+                    "only a document's counterparty"
+            elif parts is not None and parts[1] != out[other].iloc[i]:
+                msgs[i] = f"a {parts[0]} party is scoped to the document's other party " \
+                    f"({other}), not to {parts[1]}"
+        wrong = pd.notna(msgs)
+        errs.add(f.name, wrong, msgs, values)
+        bad[f.name] = bad[f.name] | wrong
+        out[f.name] = values.where(~wrong)
 
 
 def validate_frame(
@@ -355,6 +288,7 @@ def validate_frame(
         )
     out: dict[str, Any] = {}
     bad: dict[str, np.ndarray] = {}
+    oversized = _blank_oversized(kind, texts, errs)
 
     for f in kind.fields:
         if f.type is FieldType.MONEY:
@@ -362,13 +296,9 @@ def validate_frame(
         text = texts[f.name]
         present = text.ne("").to_numpy(dtype=bool)
         if f.required:
-            errs.add(f.name, ~present, f"{f.name} is required", text)
+            errs.add(f.name, ~present & ~oversized[f.name], f"{f.name} is required", text)
         if f.type in (FieldType.TEXT, FieldType.DOC_ID):
-            before = len(errs.parts)
-            _text_problems(f, text, present, errs)
-            col_bad = np.zeros(n, dtype=bool)
-            for part in errs.parts[before:]:
-                col_bad[part[1]] = True
+            col_bad = _text_problems(f, text, present, errs) | oversized[f.name]
             bad[f.name] = col_bad | (~present & f.required)
             out[f.name] = text.where(present & ~col_bad)
             continue
@@ -379,15 +309,16 @@ def validate_frame(
         ):
             stamps = pd.Series(raw[f.name].to_numpy(), dtype="datetime64[ns]")
             values: np.ndarray = stamps.dt.normalize().to_numpy()
-            msgs: np.ndarray = np.full(n, None, dtype=object)
+            msgs: np.ndarray = check_stamps(stamps)
             codes = np.arange(n)
         else:
-            codes, values, msgs = _per_unique(text, _checker(f))
+            codes, values, msgs = _per_unique(text, checker(f))
         problem = present & pd.notna(msgs)
         errs.add(f.name, problem, msgs, text)
         good = present & ~problem
-        bad[f.name] = problem | (~present & f.required)
+        bad[f.name] = problem | oversized[f.name] | (~present & f.required)
         out[f.name] = _typed(f, values, codes, good, text)
+    _scoped_parties(kind, out, bad, errs)
 
     currency = out.get("currency", pd.Series(np.full(n, None, dtype=object)))
     currency_ok = ~bad.get("currency", np.zeros(n, dtype=bool)) & currency.notna().to_numpy()
@@ -402,9 +333,10 @@ def validate_frame(
         minor, money_msgs = to_minor(text, None, digits=digits, required=f.required)
         m = money_msgs.to_numpy(dtype=object).copy()
         m[(~currency_ok) & (m == NO_CURRENCY_MESSAGE)] = None
+        m[oversized[f.name]] = None
         if f.required:
             m[~present] = None
-            errs.add(f.name, ~present, f"{f.name} is required", text)
+            errs.add(f.name, ~present & ~oversized[f.name], f"{f.name} is required", text)
         problem = pd.notna(m)
         errs.add(f.name, problem, m, text)
         mv = minor.to_numpy().copy()
@@ -414,11 +346,11 @@ def validate_frame(
             errs.add(f.name, neg, f"{f.name} cannot be negative", text)
             good &= ~neg
         minors[f.name] = mv
-        bad[f.name] = ~good & (present | f.required)
+        bad[f.name] = ~good & (present | f.required | oversized[f.name])
         out[f"{f.name}_minor"] = _nullable_int(mv, good, required=f.required)
 
     if kind.name == "invoices":
-        _invoice_rules(out, minors, bad, texts, currency, digits, errs, n)
+        invoice_rules(out, minors, bad, texts, currency, digits, errs, n)
     if kind.name == "financials":
         _fill_reported_on(out, bad, errs, n)
 
@@ -449,7 +381,7 @@ def validate_in_chunks(
         workers=workers,
     )
     frame = pd.concat([f for f, _ in done], ignore_index=True)
-    return frame, [e for _, errs in done for e in errs]
+    return frame, limit_errors(e for _, errs in done for e in errs)
 
 
 def _typed(
@@ -478,83 +410,6 @@ def _nullable_int(values: np.ndarray, good: np.ndarray, *, required: bool) -> pd
     return pd.Series(pd.array(values, dtype="Int64")).where(good)
 
 
-def _invoice_rules(
-    out: dict[str, Any],
-    minors: dict[str, np.ndarray],
-    bad: dict[str, np.ndarray],
-    texts: dict[str, pd.Series],
-    currency: pd.Series,
-    digits: np.ndarray,
-    errs: _Errors,
-    n: int,
-) -> None:
-    """Signs and totals (DESIGN.md §7): normal invoices are positive, credit notes negative."""
-    kind_given = texts["kind"].ne("").to_numpy(dtype=bool)
-    given = out["kind"]
-    said_credit = given.eq("credit_note").fillna(False).to_numpy(dtype=bool)
-    said_normal = given.eq("normal").fillna(False).to_numpy(dtype=bool)
-    net, tax, total = minors["net"], minors["tax"], minors["total"]
-    payable = minors.get("payable", np.zeros(n, dtype=np.int64))
-    pay_ok = ~bad.get("payable", np.zeros(n, dtype=bool)) & texts["payable"].ne("").to_numpy(
-        dtype=bool
-    )
-    amounts_ok = ~(bad["net"] | bad["tax"] | bad["total"])
-    # No kind given: a negative total is a credit note when every amount agrees in sign.
-    missing_kind = ~kind_given
-    neg_total = missing_kind & amounts_ok & (total < 0)
-    consistent = (net <= 0) & (tax <= 0) & (~pay_ok | (payable <= 0))
-    errs.add(
-        "kind",
-        neg_total & ~consistent,
-        "the total is negative but other amounts are positive: a credit note has kind "
-        "credit_note and all amounts negative",
-        texts["total"],
-    )
-    is_credit = said_credit | (neg_total & consistent)
-    is_normal = said_normal | (missing_kind & ~neg_total)
-    for name, values, ok in (
-        ("net", net, ~bad["net"]),
-        ("tax", tax, ~bad["tax"]),
-        ("total", total, ~bad["total"]),
-        ("payable", payable, pay_ok),
-    ):
-        neg = ok & is_normal & (values < 0) & ~(neg_total & ~consistent)
-        errs.add(
-            name,
-            neg,
-            f"a normal invoice cannot have a negative {name}; a credit note has kind credit_note",
-            texts[name],
-        )
-        wrong = ok & is_credit & ((values >= 0) if name == "total" else (values > 0))
-        errs.add(
-            name,
-            wrong,
-            f"a credit note's {name} must be negative"
-            if name == "total"
-            else f"a credit note's {name} cannot be positive",
-            texts[name],
-        )
-        bad[name] = bad.get(name, np.zeros(n, dtype=bool)) | neg | wrong
-    checkable = amounts_ok & (digits >= 0)
-    off = checkable & (np.abs(net + tax - total) > _tolerance(digits))
-    idx = np.flatnonzero(off)
-    if idx.size:
-        msgs = np.full(n, None, dtype=object)
-        codes = currency.iloc[idx].to_numpy(dtype=object)
-        s_net = _money_text(net, codes, idx)
-        s_tax = _money_text(tax, codes, idx)
-        s_sum = _money_text(net + tax, codes, idx)
-        s_tot = _money_text(total, codes, idx)
-        msgs[idx] = [
-            f"net {a} + tax {b} = {c}, but total is {d} (they must agree within 0.01)"
-            for a, b, c, d in zip(s_net, s_tax, s_sum, s_tot, strict=True)
-        ]
-        errs.add("total", off, msgs, texts["total"])
-    kinds = pd.array(["normal", "credit_note"], dtype="str")
-    codes = np.where(is_credit, 1, np.where(is_normal, 0, -1))
-    out["kind"] = pd.Series(kinds.take(codes, allow_fill=True))
-
-
 def _fill_reported_on(
     out: dict[str, Any], bad: dict[str, np.ndarray], errs: _Errors, n: int
 ) -> None:
@@ -562,11 +417,11 @@ def _fill_reported_on(
     fy = out["fiscal_year"]
     fy_ok = fy.notna().to_numpy(dtype=bool)
     years = fy.fillna(0).to_numpy(dtype=np.int64)
-    in_range = fy_ok & (years >= 1900) & (years <= 2200)
+    in_range = fy_ok & (years >= DATE_MIN.year) & (years <= DATE_MAX.year)
     errs.add(
         "fiscal_year",
         fy_ok & ~in_range,
-        "fiscal_year must be between 1900 and 2200",
+        f"fiscal_year must be between {DATE_MIN.year} and {DATE_MAX.year}",
         fy.astype(str),
     )
     reported = out["reported_on"]

@@ -61,7 +61,9 @@ def _errors(errors: list[RowError]) -> list[dict[str, Any]]:
 def _print_errors(console: Console, source: str, errors: list[RowError]) -> None:
     from rich.markup import escape
 
-    console.print(f"[bold red]{escape(source)}[/]: {len(errors)} problem(s)")
+    from store.errors import error_count
+
+    console.print(f"[bold red]{escape(source)}[/]: {error_count(errors)} problem(s)")
     for e in errors:
         shown = f" (value: {e.value!r})" if e.value is not None else ""
         console.print(f"  {escape(str(e))}{escape(shown)}", soft_wrap=True)
@@ -72,6 +74,8 @@ def _summary(
 ) -> None:
     from rich.table import Table
 
+    from store.errors import error_count
+
     table = Table(title=title)
     for name in ("source", "kind", "rows", "inserted", "duplicates", "replaced", "errors"):
         table.add_column(name, justify="left" if name in ("source", "kind") else "right",
@@ -79,8 +83,12 @@ def _summary(
     for i, u in enumerate(uploads):
         r = results[i] if results is not None else None
         cells = [str(r.inserted), str(r.duplicates), str(r.replaced)] if r else ["-", "-", "-"]
-        table.add_row(u.source, u.kind.name, str(u.n_rows), *cells, str(len(u.errors)))
+        table.add_row(u.source, u.kind.name, str(u.n_rows), *cells, str(error_count(u.errors)))
     console.print(table)
+    for u in uploads:
+        for role, counts in u.identifiers.items():
+            used = ", ".join(f"{term} ×{n}" for term, n in sorted(counts["used"].items()))
+            console.print(f"{u.source}: {role} identified by {used or 'nothing'}", soft_wrap=True)
 
 
 def _ensure_schema(url: str | None) -> Any:
@@ -144,6 +152,7 @@ def register(app: typer.Typer) -> None:
                         "content_hash": u.content_hash,
                         "records": _records(u),
                         "errors": _errors(u.errors),
+                        "identifiers": u.identifiers or None,
                         "result": results[i].to_dict() if results is not None else None,
                     }
                     for i, u in enumerate(uploads)

@@ -24,7 +24,7 @@ from api.schemas import PROBLEM_RESPONSES, ProblemOut, UploadOut
 from store import idempotency
 from store.audit import append_records, audit_record
 from store.batches import get_batch
-from store.errors import RowError
+from store.errors import RowError, error_count
 from store.records import DOCUMENT_KINDS, RecordKind, kind_named
 
 router = APIRouter(tags=["uploads"])
@@ -125,7 +125,8 @@ def _ingest_sync(state: AppState, principal: Principal, kind_name: str, data: by
     if parsed.errors:
         raise Problem(
             422,
-            f"{len(parsed.errors)} bad value(s) in the {parsed.kind.name} upload; nothing was stored",
+            f"{error_count(parsed.errors)} bad value(s) in the {parsed.kind.name} upload; "
+            "nothing was stored",
             title="Invalid upload",
             errors=parsed.errors,
         )
@@ -138,6 +139,8 @@ def _ingest_sync(state: AppState, principal: Principal, kind_name: str, data: by
         )
     result = ingest(state.engine, parsed, uploader=principal.org, replace=replace)
     body = {k: v for k, v in result.to_dict().items() if k in UploadOut.model_fields}
+    if parsed.identifiers:
+        body["identifiers"] = parsed.identifiers
     append_records(state.engine, [audit_record(principal, "upload", detail={**body, "replace": replace})])
     return 201, body
 

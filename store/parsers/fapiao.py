@@ -201,4 +201,8 @@ def parse_einvoice_root(root: Element, problems: Problems) -> XmlInvoice:
     record["original_invoice_id"] = _original_number(root) if is_credit else None
 
     check_parties(record, problems)
-    return XmlInvoice(record, problems.errors, "einvoice", len(items))
+    parties: dict[str, dict[str, object]] = {
+        role: {"found": [tag] if record[f"{role}_id"] else [], "used": tag if record[f"{role}_id"] else None}
+        for role, tag in (("seller", "SellerIdNum"), ("buyer", "BuyerIdNum"))
+    }
+    return XmlInvoice(record, problems.errors, "einvoice", len(items), parties=parties)

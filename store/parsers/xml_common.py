@@ -39,6 +39,8 @@ class XmlInvoice:
     errors: list[RowError] = field(default_factory=list)
     doc_type: str = "unknown"  # "ubl-invoice", "ubl-creditnote", "einvoice"
     line_count: int = 0
+    # per role ("seller", "buyer"): the identifier terms found and the one used
+    parties: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
 class Problems:
@@ -117,6 +119,9 @@ def safe_parse(data: bytes, problems: Problems) -> Element | None:
             f"not well-formed XML ({exc}); is the file complete and encoded as UTF-8 "
             "or as its <?xml encoding=...?> says?",
         )
+        return None
+    except LookupError as exc:  # expat's own check of the declaration ("UTF.8")
+        problems.add(None, f"the XML declares an unknown encoding: {exc}")
         return None
     except (ValueError, RecursionError) as exc:
         problems.add(None, f"unreadable XML: {exc}")

@@ -120,3 +120,45 @@ def test_db_commands(tmp_path: Path, command: list[str]) -> None:
         assert code == 0 and "was empty" in out
         code, out = _run("db", "current", "--database-url", url)
         assert code == 0 and "up to date" in out
+
+
+def _run_clean(*args: str) -> tuple[int, str]:
+    """Run the command and insist it ended by its own exit, not by an exception (a traceback)."""
+    result = CliRunner().invoke(_app(), list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.output
+
+
+def test_load_reads_a_mac_csv_with_bare_cr_line_ends(db_url: str, tmp_path: Path) -> None:
+    folder = _write(tmp_path / "in")
+    for name in ("firms.csv", "invoices.csv"):
+        path = folder / name
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r"))
+    code, out = _run_clean("load", str(folder), "--database-url", db_url)
+    assert code == 0, out
+    assert _count(db_url, "invoices") == 2 and _count(db_url, "firms") == 1
+
+
+@pytest.mark.parametrize(
+    ("cell", "field", "words"),
+    [
+        ("due_date=9999-12-31", "due_date", "outside the dates chaincredit accepts"),
+        ("due_date=1677-09-21", "due_date", "outside the dates chaincredit accepts"),
+        ("order_id=" + "x" * 1_000_000, "order_id", "at most 100 characters"),
+        ("order_id==HYPERLINK(1)", "order_id", "may not start with '='"),
+    ],
+)
+def test_load_refuses_hostile_cells_by_row_and_field(db_url: str, tmp_path: Path, cell: str,
+                                                     field: str, words: str) -> None:
+    name, _, value = cell.partition("=")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "invoices.csv").write_text(
+        f"invoice_id,seller_id,buyer_id,issue_date,net,tax,total,currency,{name}\n"
+        f"INV1,{SELLER},{BUYER},2024-01-05,100.00,13.00,113.00,CNY,{value}\n", encoding="utf-8")
+    code, out = _run_clean("load", str(folder), "--json", "--database-url", db_url)
+    assert code == 1
+    doc = json.loads(out)
+    [err] = doc["uploads"][0]["errors"]
+    assert (err["row"], err["field"]) == (2, field) and words in err["message"]
+    assert _count(db_url, "invoices") == 0

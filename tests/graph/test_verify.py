@@ -125,3 +125,19 @@ def test_cited_payments_third_parties_and_reversals() -> None:
     assert feats.loc["A", "net_sales_cny"] == 100.0
     assert feats.at["A", "ver_reversal_share"] == pytest.approx(200 / 300)
     assert feats.loc["A", "flag_third_party_payment"] == 1.0
+
+
+def test_a_party_known_by_name_alone_is_never_evidence() -> None:
+    """The same complete trade (order, shipment, payment) verifies to three flows with a buyer
+    that names itself, and to none when the buyer is known by name alone (DESIGN.md §7)."""
+    from tests.graph.factory import combine, trade
+
+    unknown = "NAME:S~Café Ødegaard"
+    fr = frames(
+        firms=[firm("S"), firm("B")],
+        **combine(trade("S", "B", 1, "2024-03-01", 1000.0),
+                  trade("S", unknown, 2, "2024-03-01", 1000.0)),
+    )
+    v = graph.verify_invoices(fr, T).set_index("invoice_id")
+    assert v.loc["I1", "level"] == 3 and bool(v.loc["I1", "verified"])
+    assert v.loc["I2", "level"] == 0 and not bool(v.loc["I2", "verified"])

@@ -73,6 +73,22 @@ def test_file_has_the_bank_columns(scored: pd.DataFrame, tmp_path: Path, suffix:
         batch_score.write_scores(scored, tmp_path / "scores.xlsx")
 
 
+def test_csv_for_a_loan_officer_runs_no_formula(scored: pd.DataFrame, tmp_path: Path) -> None:
+    """Whatever reaches the file (an id stored before ids were checked, a reason text), no cell
+    starts with a formula trigger and no invisible character survives (issue 16)."""
+    import csv
+
+    hostile = scored.head(3).copy()
+    hostile["firm_id"] = ["=HYPERLINK(\"http://evil\",\"x\")", "@SUM(A1)", "91500000MA5U000A07"]
+    hostile["grade"] = ["-A", "B\u202eB", "C"]
+    path = batch_score.write_scores(hostile, tmp_path / "scores.csv")
+    rows = list(csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines()))
+    assert [r["firm_id"] for r in rows] == ["'=HYPERLINK(\"http://evil\",\"x\")", "'@SUM(A1)",
+                                            "91500000MA5U000A07"]
+    assert [r["grade"] for r in rows] == ["'-A", "B\ufffdB", "C"]
+    assert all(r["reasons"].startswith("[") for r in rows)
+
+
 def test_reasons_json_escapes_quotes_and_chinese() -> None:
     from types import SimpleNamespace
 

@@ -152,3 +152,56 @@ def test_vectorised_categorical_and_large_column():
     out = party_problems(values)
     assert out.notna().sum() == 10
     assert all("check character" in m for m in out.dropna())
+
+
+# -- EN 16931 outside Peppol (issue 16) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["0082:123456789", "0106:12345678", "0244:NG-1", "9909:990399123MVA"])
+def test_iso_6523_icd_schemes_are_known(value):
+    """0082 is an ICD but no Peppol EAS code: EN 16931 allows any ICD for legal registrations."""
+    assert party_problem(value) is None
+
+
+@pytest.mark.parametrize("value", ["0001:1", "0092:1", "0245:1", "CN:91330000142942095H"])
+def test_codes_outside_both_lists_are_refused(value):
+    problem = party_problem(value)
+    assert problem is not None and "ISO 6523 ICD" in problem
+
+
+ANCHOR = "0088:7300010000001"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [f"LOCAL:{ANCHOR}~CUST-42", f"NAME:{ANCHOR}~Café Ødegaard AB", f"LOCAL:{REAL_USCC}~K1",
+     "NAME:VAT:SE4598375937~Acme"],
+)
+def test_scoped_parties_pass(value):
+    assert party_problem(value) is None
+    assert party_problems(pd.Series([value])).iloc[0] is None
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("LOCAL:CUST-42", "LOCAL:<other party's id>~<id or name>"),
+        ("NAME:nobody~Acme", "must be a USCC or <scheme>:<id>"),
+        (f"NAME:NAME:{ANCHOR}~x~y", "must be a USCC or <scheme>:<id>"),
+        (f"LOCAL:{ANCHOR}~", "is empty"),
+        (f"LOCAL:{ANCHOR}~A B", "may not contain spaces"),
+        (f"NAME:{ANCHOR}~ Acme", "single spaces"),
+        (f"NAME:{ANCHOR}~=cmd", "may not start with '='"),
+        (f"LOCAL:{ANCHOR}~K\u202e1", "U+202E"),
+    ],
+)
+def test_bad_scoped_parties_are_explained(value, words):
+    problem = party_problem(value)
+    assert problem is not None and words in problem
+
+
+def test_unidentified_prefix_is_the_graphs():
+    from graph.prepare import UNIDENTIFIED_PREFIX
+    from store.parties import UNIDENTIFIED_SCHEME
+
+    assert f"{UNIDENTIFIED_SCHEME}:" == UNIDENTIFIED_PREFIX

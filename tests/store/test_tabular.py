@@ -2,11 +2,13 @@ import io
 import json
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from store.parsers.tabular import map_headers, read_csv, read_json, read_parquet
+from store.parsers.csv_reader import read_csv
+from store.parsers.json_reader import read_json
+from store.parsers.parquet_reader import read_parquet
+from store.parsers.tabular import map_headers
 from store.records import FIRMS, INVOICES, PAYMENTS
 from store.uscc import make_uscc
 
@@ -139,9 +141,8 @@ def test_parquet_typed_columns_become_cells():
     assert table.errors == []
     assert table.rows.tolist() == [1, 2]
     assert table.frame["amount"].tolist() == ["10.50", "0.01"]
-    assert str(table.frame["paid_on"].dtype) == "datetime64[ns]"
-    assert table.frame["paid_on"].iloc[0] == pd.Timestamp("2024-01-01")
-    assert pd.isna(table.frame["paid_on"].iloc[1])
+    # dates come as the text a CSV would hold, checked (range included) by store.validate
+    assert table.frame["paid_on"].tolist() == ["2024-01-01", ""]
 
 
 def test_parquet_garbage_is_a_file_error():

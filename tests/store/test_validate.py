@@ -200,3 +200,25 @@ def test_validating_in_chunks_on_threads_gives_the_same_frame_and_errors():
         (3, "issue_date"), (7, "total"), (12, "seller_id")]
     assert _errs(chunked_errors) == _errs(whole_errors)
     assert chunked["_row"].tolist() == at.tolist()
+
+
+def test_scoped_parties_must_be_scoped_to_the_other_party():
+    """A LOCAL or NAME party from an EN 16931 invoice means something only next to the issuer it
+    is scoped to: a file cannot attach it to another issuer, nor give it a profile (issue 16)."""
+    from store.reading import read_upload
+    from tests.store.samples import S, as_csv, record
+
+    mine = f"NAME:{S}~Café Ødegaard"
+    other = "NAME:0088:7300010000001~Café Ødegaard"
+    ok = read_upload("invoices", as_csv([record("invoices", buyer_id=mine)]), filename="i.csv")
+    assert ok.errors == []
+    bad = read_upload("invoices", as_csv([record("invoices", buyer_id=other)]), filename="i.csv")
+    assert [(e.row, e.field) for e in bad.errors] == [(2, "buyer_id")]
+    assert "scoped to the document's other party (seller_id)" in bad.errors[0].message
+    seller = f"LOCAL:{record('invoices')['buyer_id']}~SUP-7"
+    ok = read_upload("invoices", as_csv([record("invoices", seller_id=seller)]), filename="i.csv")
+    assert ok.errors == []
+    for kind, field in (("firms", "firm_id"), ("invoices", "uploaded_by")):
+        up = read_upload(kind, as_csv([record(kind, **{field: mine})]), filename=f"{kind}.csv")
+        assert [(e.row, e.field) for e in up.errors] == [(2, field)]
+        assert "only a document's counterparty" in up.errors[0].message
